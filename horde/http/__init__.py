@@ -1,0 +1,1 @@
+"""See docs/dev/contracts.md and shared DESIGN.md for this package's place."""
