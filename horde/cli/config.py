@@ -1,0 +1,115 @@
+"""Options from four sources into one frozen `Config`.
+
+Precedence, lowest first: built-in defaults < `[tool.horde]` in pyproject.toml
+or a horde.toml (the first found in the working directory; horde.toml wins if
+both exist) < `HORDE_*` environment variables < the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from horde.cli.options import OPTIONS, Option, build_parser, convert_value
+from horde.errors import UsageError
+
+__all__ = ["Config", "load_config", "read_config_file"]
+
+
+@dataclass(frozen=True)
+class Config:
+    hordefile: str | None = None
+    host: str | None = None
+    users: int = 1
+    spawn_rate: float = 1.0
+    run_time: float | None = None
+    headless: bool = False
+    tags: tuple[str, ...] | None = None
+    exclude_tags: tuple[str, ...] | None = None
+    stop_timeout: float = 0.0
+    request_timeout: float = 60.0
+    csv: str | None = None
+    json: str | None = None
+    only_summary: bool = False
+    loglevel: str = "INFO"
+    exit_code_on_error: int = 1
+    user_classes: tuple[str, ...] = field(default_factory=tuple)
+
+
+_BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
+
+
+def read_config_file(directory: Path) -> tuple[dict[str, Any], str | None]:
+    """The raw settings from horde.toml or pyproject.toml's [tool.horde], and which file."""
+    for name in ("horde.toml", "pyproject.toml"):
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+        if name == "pyproject.toml":
+            data = data.get("tool", {}).get("horde")
+            if data is None:
+                continue
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: [tool.horde] must be a table")
+        return data, str(path)
+    return {}, None
+
+
+def _from_file(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for raw_key, raw in data.items():
+        key = raw_key.replace("-", "_")
+        option = _BY_KEY.get(key)
+        if option is None:
+            known = ", ".join(sorted(o.key.replace("_", "-") for o in OPTIONS))
+            raise UsageError(f"{where}: unknown setting {raw_key!r} (known: {known})")
+        values[key] = convert_value(option, raw, f"{where}: {raw_key}")
+    return values
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = environ.get(option.env_name)
+        if raw is not None:
+            values[option.key] = convert_value(option, raw, option.env_name)
+    return values
+
+
+def _from_args(namespace: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, raw in vars(namespace).items():
+        if key == "user_classes":
+            values[key] = tuple(raw)
+            continue
+        option = _BY_KEY[key]
+        values[key] = convert_value(option, raw, "/".join(option.flags))
+    return values
+
+
+def load_config(
+    argv: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Parse `argv` (without the program name) and merge every source into a Config.
+
+    argparse itself exits with status 2 on an unknown flag; every other problem
+    raises UsageError.
+    """
+    namespace = build_parser().parse_args(list(argv))
+    file_data, file_name = read_config_file(cwd or Path.cwd())
+    merged: dict[str, Any] = {}
+    merged.update(_from_file(file_data, file_name or "config"))
+    merged.update(_from_env(os.environ if environ is None else environ))
+    merged.update(_from_args(namespace))
+    return Config(**merged)

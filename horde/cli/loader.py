@@ -1,0 +1,130 @@
+"""Load test scripts and find what to run in them.
+
+A script is imported as a fresh module under a private name (never cached in
+`sys.modules` under its file name, so two runs in one process do not share
+state). Every way a script can be broken becomes a `ScriptError` whose message
+names the file and line: a syntax error, an exception while importing, no User
+class, or user class names on the command line that the script lacks.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from horde.errors import ScriptError
+from horde.events import listeners_of
+from horde.user import User
+
+__all__ = ["LoadedScripts", "load_scripts", "script_files", "default_script"]
+
+
+@dataclass(frozen=True)
+class LoadedScripts:
+    files: tuple[Path, ...]
+    """Every .py file loaded, in load order."""
+    user_classes: tuple[type[User], ...]
+    listeners: tuple[tuple[str, Callable[..., Any]], ...]
+    root: Path
+    """The -f path's directory (or the directory itself): what a master ships to workers."""
+
+
+def default_script(cwd: Path) -> Path:
+    for name in ("hordefile.py", "locustfile.py"):
+        if (cwd / name).is_file():
+            return cwd / name
+    raise ScriptError(
+        "no test script given and no hordefile.py or locustfile.py here; use -f PATH"
+    )
+
+
+def script_files(path: Path) -> tuple[Path, tuple[Path, ...]]:
+    """(root directory, .py files to load) for a file or directory path."""
+    if path.is_dir():
+        files = tuple(sorted(p for p in path.rglob("*.py")
+                             if not any(part.startswith((".", "_")) for part in
+                                        p.relative_to(path).parts)))
+        if not files:
+            raise ScriptError(f"{path}: directory has no .py test scripts")
+        return path, files
+    if path.is_file():
+        if path.suffix != ".py":
+            raise ScriptError(f"{path}: a test script must be a .py file")
+        return path.parent, (path,)
+    raise ScriptError(f"{path}: no such file or directory")
+
+
+def _location_in(path: Path, tb: Any) -> str | None:
+    """file:line of the innermost frame of `tb` inside the script, if any."""
+    found = None
+    for frame in traceback.extract_tb(tb):
+        if Path(frame.filename).resolve() == path.resolve():
+            found = f"{frame.filename}:{frame.lineno}"
+    return found
+
+
+def _import(path: Path, index: int) -> ModuleType:
+    name = f"horde_script_{index}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ScriptError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    # The script's directory goes first on sys.path so it can import its helpers,
+    # as with `python script.py`.
+    directory = str(path.parent.resolve())
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        where = f"{exc.filename or path}:{exc.lineno}" if exc.lineno else str(path)
+        detail = (exc.text or "").strip()
+        raise ScriptError(f"syntax error: {exc.msg}" + (f"\n    {detail}" if detail else ""),
+                          where) from None
+    except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
+        where = _location_in(path, exc.__traceback__) or str(path)
+        kind = "import failed" if isinstance(exc, ImportError) else "error while loading"
+        raise ScriptError(f"{kind}: {type(exc).__name__}: {exc}", where) from None
+    return module
+
+
+def _is_runnable(value: Any) -> bool:
+    return (isinstance(value, type) and issubclass(value, User) and value is not User
+            and not value.__dict__.get("abstract", False))
+
+
+def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
+    root, files = script_files(path)
+    classes: dict[str, type[User]] = {}
+    listeners: list[tuple[str, Callable[..., Any]]] = []
+    for index, file in enumerate(files):
+        module = _import(file, index)
+        for value in vars(module).values():
+            if _is_runnable(value):
+                classes.setdefault(value.__name__, value)
+        listeners.extend(listeners_of(vars(module)))
+    if not classes:
+        names = ", ".join(str(f) for f in files)
+        raise ScriptError(
+            f"{names}: no User class found; define a subclass of horde.HttpUser "
+            "(or horde.User) with at least one @task"
+        )
+    if wanted:
+        missing = [n for n in wanted if n not in classes]
+        if missing:
+            raise ScriptError(
+                f"unknown user class {', '.join(missing)}; the script defines "
+                f"{', '.join(sorted(classes))}"
+            )
+        chosen = tuple(classes[n] for n in wanted)
+    else:
+        chosen = tuple(classes.values())
+    # The same function object may be tagged once but seen in several modules.
+    unique = list(dict.fromkeys(listeners))
+    return LoadedScripts(files=files, user_classes=chosen, listeners=tuple(unique), root=root)

@@ -1,0 +1,173 @@
+"""Every option horde understands, defined once.
+
+The same table drives the command line (argparse), the configuration files
+(`[tool.horde]` in pyproject.toml, or horde.toml) and the `HORDE_*`
+environment variables, so the three can never drift apart. Values from each
+source go through the option's `convert`, which raises UsageError with words a
+user understands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from horde._version import __version__
+from horde.errors import UsageError
+from horde.plan.duration import parse_duration
+
+__all__ = ["Option", "OPTIONS", "build_parser", "convert_value"]
+
+
+def _positive_int(text: Any) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise UsageError(f"expected zero or more, got {value}")
+    return value
+
+
+def _positive_float(text: Any) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise UsageError(f"expected a number above zero, got {text!r}")
+    return value
+
+
+def _duration(text: Any) -> float:
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        if text < 0:
+            raise UsageError(f"expected a duration of zero or more, got {text!r}")
+        return float(text)
+    return parse_duration(str(text))
+
+
+def _bool(text: Any) -> bool:
+    if isinstance(text, bool):
+        return text
+    lowered = str(text).strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise UsageError(f"expected true or false, got {text!r}")
+
+
+def _str(text: Any) -> str:
+    if not isinstance(text, str):
+        raise UsageError(f"expected text, got {text!r}")
+    return text
+
+
+def _str_list(text: Any) -> tuple[str, ...]:
+    # "a,b" from the environment, ["a", "b"] from TOML, [["a"], ["b", "c"]] from argparse.
+    if isinstance(text, str):
+        items = text.split(",")
+    elif isinstance(text, list | tuple):
+        items = []
+        for item in text:
+            items.extend(_str_list(item))
+    else:
+        raise UsageError(f"expected a list of names, got {text!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def _loglevel(text: Any) -> str:
+    level = str(text).upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise UsageError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {text!r}")
+    return level
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: its config key, flags, conversion and help."""
+
+    key: str  # the Config field and the TOML key (with - for _)
+    flags: tuple[str, ...]
+    convert: Callable[[Any], Any]
+    default: Any
+    help: str
+    metavar: str | None = None
+    flag_only: bool = False  # a switch (store_true) on the command line
+    nargs: str | None = None
+
+    @property
+    def env_name(self) -> str:
+        return "HORDE_" + self.key.upper()
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("hordefile", ("-f", "--hordefile", "--locustfile"), _str, None,
+           "test script (.py) or directory of scripts; default hordefile.py, else locustfile.py",
+           "PATH"),
+    Option("host", ("-H", "--host"), _str, None,
+           "base URL of the target, e.g. http://127.0.0.1:8080 (overrides the classes' host)",
+           "URL"),
+    Option("users", ("-u", "--users"), _positive_int, 1, "peak number of concurrent users", "N"),
+    Option("spawn_rate", ("-r", "--spawn-rate"), _positive_float, 1.0,
+           "users started (or stopped) per second", "RATE"),
+    Option("run_time", ("-t", "--run-time"), _duration, None,
+           "stop after this long, e.g. 30s, 5m, 1h30m (default: until Ctrl-C)", "TIME"),
+    Option("headless", ("--headless",), _bool, False,
+           "start at once without the web UI and print statistics to the terminal",
+           flag_only=True),
+    Option("tags", ("-T", "--tags"), _str_list, None,
+           "run only tasks with one of these tags", "TAG", nargs="+"),
+    Option("exclude_tags", ("-E", "--exclude-tags"), _str_list, None,
+           "never run tasks with one of these tags", "TAG", nargs="+"),
+    Option("stop_timeout", ("--stop-timeout",), _duration, 0.0,
+           "at stop, let running tasks finish for up to this long (default 0: only "
+           "requests already sent are awaited)", "TIME"),
+    Option("request_timeout", ("--request-timeout",), _positive_float, 60.0,
+           "default timeout of one request, in seconds", "SECONDS"),
+    Option("csv", ("--csv",), _str, None,
+           "write PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv",
+           "PREFIX"),
+    Option("json", ("--json",), _str, None, "write the result as JSON (see docs/results.md)",
+           "FILE"),
+    Option("only_summary", ("--only-summary",), _bool, False,
+           "print only the final summary, no live statistics", flag_only=True),
+    Option("loglevel", ("-L", "--loglevel"), _loglevel, "INFO",
+           "DEBUG, INFO, WARNING, ERROR or CRITICAL", "LEVEL"),
+    Option("exit_code_on_error", ("--exit-code-on-error",), _positive_int, 1,
+           "exit code when any request failed or a task raised", "CODE"),
+)
+
+
+def convert_value(option: Option, value: Any, source: str) -> Any:
+    """Convert one raw value, naming the option and where it came from on error."""
+    try:
+        return option.convert(value)
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line. Defaults are left out on purpose (SUPPRESS): precedence
+    is decided by horde.cli.config, which needs to know what was really given."""
+    parser = argparse.ArgumentParser(
+        prog="horde",
+        description="Load test a service with users written in plain Python.",
+        argument_default=argparse.SUPPRESS,
+        epilog="Run `horde demo` for a demonstration against a built-in target.",
+    )
+    for option in OPTIONS:
+        if option.flag_only:
+            parser.add_argument(*option.flags, dest=option.key, action="store_const",
+                                const=True, help=option.help)
+        else:
+            parser.add_argument(*option.flags, dest=option.key, metavar=option.metavar,
+                                help=option.help, nargs=option.nargs,  # type: ignore[arg-type]
+                                action="append" if option.nargs else "store")
+    parser.add_argument("user_classes", nargs="*", metavar="UserClass",
+                        help="run only these user classes (default: all in the file)")
+    parser.add_argument("--version", "-V", action="version", version=f"horde {__version__}")
+    return parser

@@ -1,0 +1,154 @@
+"""Generator health: is the load generator itself distorting the figures?
+
+Every second the monitor samples the process's CPU use (user + system time
+over wall time, as a percentage of one core, since one process runs one event
+loop on one core) and the event loop's lag: a timer asks to run every
+`PROBE_INTERVAL` and measures how late it actually ran. A saturated loop runs
+every callback late, including the code that stops a request's clock, so
+latencies then include the generator's own delay.
+
+Thresholds (DESIGN.md, issue 2): CPU above 90% or loop-lag p99 above 10 ms.
+The monitor only measures; what to say about it is `HealthSample.warnings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from horde.stats import Histogram
+
+__all__ = [
+    "HealthMonitor",
+    "HealthSample",
+    "HealthSummary",
+    "CPU_LIMIT_PERCENT",
+    "LAG_LIMIT_MS",
+    "PROBE_INTERVAL",
+]
+
+CPU_LIMIT_PERCENT = 90.0
+LAG_LIMIT_MS = 10.0
+PROBE_INTERVAL = 0.02  # 50 probes a second: enough for a p99, negligible cost
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class HealthSample:
+    """One second of generator health."""
+
+    cpu_percent: float
+    loop_lag_p99_ms: float
+
+    @property
+    def cpu_saturated(self) -> bool:
+        return self.cpu_percent > CPU_LIMIT_PERCENT
+
+    @property
+    def loop_lagging(self) -> bool:
+        return self.loop_lag_p99_ms > LAG_LIMIT_MS
+
+    def warnings(self) -> list[str]:
+        found = []
+        if self.cpu_saturated:
+            found.append(
+                f"generator CPU at {self.cpu_percent:.0f}% (> {CPU_LIMIT_PERCENT:.0f}%): "
+                "latency figures include the generator's own delay"
+            )
+        if self.loop_lagging:
+            found.append(
+                f"event-loop lag p99 {self.loop_lag_p99_ms:.1f} ms (> {LAG_LIMIT_MS:.0f} ms): "
+                "latency figures include the generator's own delay"
+            )
+        return found
+
+
+@dataclass
+class HealthSummary:
+    """Health over a whole run, for the summary and the JSON result."""
+
+    cpu_percent_max: float = 0.0
+    loop_lag_p99_ms: float = 0.0
+    cpu_saturated_s: int = 0
+    lag_exceeded_s: int = 0
+    seconds: int = 0
+    _lags: Histogram = field(default_factory=Histogram, repr=False)
+
+    def add(self, sample: HealthSample, lags_ms: list[float]) -> None:
+        self.seconds += 1
+        self.cpu_percent_max = max(self.cpu_percent_max, sample.cpu_percent)
+        self.cpu_saturated_s += sample.cpu_saturated
+        self.lag_exceeded_s += sample.loop_lagging
+        # A histogram keeps the run's p99 exact to 1% in bounded memory.
+        for lag in lags_ms:
+            self._lags.record(int(lag * 1000.0))
+        self._lags.fold()
+        if self._lags.count:
+            self.loop_lag_p99_ms = round(self._lags.percentile(0.99) / 1000.0, 2)
+
+    def warnings(self) -> list[str]:
+        found = []
+        if self.cpu_saturated_s:
+            found.append(
+                f"generator CPU was above {CPU_LIMIT_PERCENT:.0f}% for {self.cpu_saturated_s} s "
+                f"(max {self.cpu_percent_max:.0f}%): latency figures include the generator's "
+                "own delay; use more processes (--processes) or fewer users per process"
+            )
+        if self.lag_exceeded_s:
+            found.append(
+                f"event-loop lag p99 was above {LAG_LIMIT_MS:.0f} ms for {self.lag_exceeded_s} s "
+                f"(p99 over the run {self.loop_lag_p99_ms:.1f} ms): latency figures include the "
+                "generator's own delay; look for blocking calls (time.sleep, requests) in tasks "
+                "or spread the load over more processes"
+            )
+        return found
+
+
+class HealthMonitor:
+    """Samples CPU and loop lag; call `sample()` once a second from the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lags_ms: list[float] = []
+        self._handle: asyncio.TimerHandle | None = None
+        self._expected = 0.0
+        self._cpu_mark = time.process_time()
+        self._wall_mark = time.monotonic()
+        self.summary = HealthSummary()
+
+    def start(self) -> None:
+        self._cpu_mark = time.process_time()
+        self._wall_mark = time.monotonic()
+        self._schedule()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _schedule(self) -> None:
+        self._expected = self._loop.time() + PROBE_INTERVAL
+        self._handle = self._loop.call_at(self._expected, self._probe)
+
+    def _probe(self) -> None:
+        late = self._loop.time() - self._expected
+        self._lags_ms.append(max(0.0, late) * 1000.0)
+        self._schedule()
+
+    def sample(self) -> HealthSample:
+        """Close one sampling period: CPU since the last call, lag p99 of its probes."""
+        cpu, wall = time.process_time(), time.monotonic()
+        elapsed = wall - self._wall_mark
+        cpu_percent = 100.0 * (cpu - self._cpu_mark) / elapsed if elapsed > 0 else 0.0
+        self._cpu_mark, self._wall_mark = cpu, wall
+        lags, self._lags_ms = self._lags_ms, []
+        result = HealthSample(cpu_percent=round(cpu_percent, 1), loop_lag_p99_ms=round(_p99(lags), 2))
+        self.summary.add(result, lags)
+        return result
