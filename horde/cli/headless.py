@@ -1,0 +1,104 @@
+"""A headless local run: start at once, show live statistics, summarise, write files."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from horde.cli.config import Config
+from horde.cli.loader import LoadedScripts
+from horde.errors import UsageError
+from horde.events import Events
+from horde.report.console import ConsoleReporter
+from horde.report.csv_report import write_csv
+from horde.report.json_report import write_json
+from horde.runtime.health import HealthSample
+from horde.runtime.local import LocalRunner, RunOptions
+from horde.stats import StatsSnapshot
+
+__all__ = ["run_headless", "exit_code_for", "build_events", "run_options"]
+
+LIVE_EVERY_S = 2
+
+
+def build_events(scripts: LoadedScripts) -> Events:
+    events = Events()
+    for name, fn in scripts.listeners:
+        events.hook(name).add_listener(fn)
+    return events
+
+
+def run_options(config: Config) -> RunOptions:
+    return RunOptions(
+        host=config.host,
+        tags=frozenset(config.tags) if config.tags is not None else None,
+        exclude_tags=frozenset(config.exclude_tags) if config.exclude_tags is not None else None,
+        stop_timeout=config.stop_timeout,
+        request_timeout=config.request_timeout,
+    )
+
+
+def exit_code_for(snapshot: StatsSnapshot, config: Config) -> int:
+    failed = snapshot.total.failures > 0 or bool(snapshot.exceptions)
+    return config.exit_code_on_error if failed else 0
+
+
+def write_result_files(config: Config, runner: LocalRunner, console: Console) -> None:
+    snapshot, info = runner.snapshot(), runner.info()
+    for kind, target, write in (
+        ("JSON", config.json, lambda: write_json(Path(config.json or ""), snapshot, info)),
+        ("CSV", config.csv, lambda: write_csv(config.csv or "", snapshot)),
+    ):
+        if target is None:
+            continue
+        try:
+            write()
+        except OSError as exc:
+            console.print(f"[red]horde: could not write the {kind} result to {target}: {exc}[/]")
+
+
+async def run_headless(config: Config, scripts: LoadedScripts) -> int:
+    loop = asyncio.get_running_loop()
+    console = Console(file=sys.stdout)
+    reporter = ConsoleReporter(console)
+    events = build_events(scripts)
+    runner: LocalRunner | None = None
+
+    def on_second(second: int, health: HealthSample) -> None:
+        if not config.only_summary and runner is not None and (second + 1) % LIVE_EVERY_S == 0:
+            reporter.live(runner.snapshot(), runner.info(), health.warnings())
+
+    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    try:
+        events.init.fire(environment=runner)
+    except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
+        raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+
+    signals_seen = 0
+
+    def on_signal() -> None:
+        nonlocal signals_seen
+        signals_seen += 1
+        if signals_seen == 1:
+            console.print("horde: stopping; waiting for requests in flight "
+                          "(press Ctrl-C again to stop at once)")
+            runner.request_stop()
+        else:
+            runner.force_stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await runner.start(config.users, config.spawn_rate, run_time=config.run_time)
+        await runner.wait_stopped()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    snapshot = runner.snapshot()
+    reporter.summary(snapshot, runner.info())
+    write_result_files(config, runner, console)
+    return exit_code_for(snapshot, config)

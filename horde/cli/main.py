@@ -1,0 +1,86 @@
+"""`horde` on the command line: options → config → scripts → a run → an exit code.
+
+Exit codes: 0 when every request succeeded; `--exit-code-on-error` (default 1)
+when a request failed or a task raised; 2 for a usage error or a broken script.
+Nothing reaches the user as a bare traceback: horde's own errors are printed
+as one clear message, anything unexpected with a short explanation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from horde.cli.config import Config, load_config
+from horde.cli.loader import LoadedScripts, default_script, load_scripts
+from horde.errors import HordeError, ScriptError, UsageError
+from horde.runtime.limits import raise_open_files_limit
+from horde.user import HttpUser, has_tasks
+
+__all__ = ["main", "run"]
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="horde: %(levelname)s: %(message)s", force=True)
+
+
+def _check_runnable(config: Config, scripts: LoadedScripts) -> None:
+    tags = frozenset(config.tags) if config.tags is not None else None
+    exclude = frozenset(config.exclude_tags) if config.exclude_tags is not None else None
+    runnable = [c for c in scripts.user_classes if has_tasks(c, tags, exclude)]
+    if not runnable:
+        raise UsageError("no user class has a task to run" +
+                         (" with these tags" if tags or exclude else
+                          "; give each user class at least one @task"))
+    missing_host = [c.__name__ for c in scripts.user_classes
+                    if issubclass(c, HttpUser) and not (config.host or c.host)]
+    if missing_host:
+        raise UsageError(f"no host for {', '.join(missing_host)}: pass -H http://HOST:PORT "
+                         "or set `host = ...` on the class")
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every POSIX platform
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run(argv: Sequence[str]) -> int:
+    """Everything `main` does, returning the exit code instead of exiting."""
+    if argv and argv[0] == "demo":
+        from horde.cli.demo import run_demo
+
+        return run_demo(list(argv[1:]))
+    try:
+        config = load_config(argv)
+        _setup_logging(config.loglevel)
+        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+        scripts = load_scripts(path, config.user_classes)
+        _check_runnable(config, scripts)
+        if not config.headless:
+            raise UsageError("the web UI is not available in this version yet; "
+                             "run with --headless")
+        raise_open_files_limit()
+        from horde.cli.headless import run_headless
+
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            return runner.run(run_headless(config, scripts))
+    except ScriptError as exc:
+        print(f"horde: broken test script: {exc}", file=sys.stderr)
+        return 2
+    except HordeError as exc:
+        print(f"horde: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("horde: interrupted", file=sys.stderr)
+        return 130
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:]))
