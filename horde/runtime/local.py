@@ -28,7 +28,7 @@ from typing import Literal
 from horde._version import __version__
 from horde.events import Events
 from horde.plan.split import class_counts
-from horde.report.model import GeneratorHealth, RunInfo
+from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
 from horde.runtime.environment import RunShared
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.limits import OPEN_FILES_ADVICE
@@ -246,3 +246,13 @@ class LocalRunner:
 
     def counts(self) -> Mapping[str, int]:
         return self.population.counts()
+
+    def current_health(self) -> HealthSample:
+        return self.last_health
+
+    def workers(self) -> list[WorkerSummary]:
+        return []
+
+    @property
+    def host(self) -> str | None:
+        return self.options.host

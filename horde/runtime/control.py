@@ -1,0 +1,51 @@
+"""What a view (the web UI, its JSON API) may ask of a run.
+
+`LocalRunner` implements it for a local run; the master implements it for a
+fleet. The web layer talks to this Protocol only, never to a role class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from horde.report.model import RunInfo, WorkerSummary
+from horde.runtime.health import HealthSample
+from horde.stats import StatsSnapshot
+
+__all__ = ["Controller"]
+
+
+class Controller(Protocol):
+    state: str
+    """"ready", "spawning", "running", "stopping" or "stopped"."""
+    target_users: int
+    spawn_rate: float
+
+    async def start(self, users: int, spawn_rate: float, host: str | None = None,
+                    run_time: float | None = None) -> None:
+        """Start a test; when one is running, change its target instead."""
+
+    def update(self, users: int, spawn_rate: float) -> None:
+        """Change the user target of the running test."""
+
+    def request_stop(self) -> None:
+        """Begin stopping; returns at once."""
+
+    async def wait_stopped(self) -> None: ...
+
+    def reset_stats(self) -> None:
+        """Forget the statistics so far; the test goes on."""
+
+    def snapshot(self) -> StatsSnapshot: ...
+
+    def info(self) -> RunInfo: ...
+
+    def counts(self) -> Mapping[str, int]:
+        """Users running now, per class."""
+
+    def current_health(self) -> HealthSample:
+        """The generator's health over the last second (the worst worker's, on a master)."""
+
+    def workers(self) -> list[WorkerSummary]:
+        """The fleet; empty for a local run."""
