@@ -1,0 +1,40 @@
+"""`horde.sleep(seconds)`: a pause inside a task that does not block the process.
+
+In a plain `def` task it blocks only this user: the user's greenlet hands an
+`asyncio.sleep` to the event loop and resumes when it is done. In `async def`
+code it returns an awaitable (`await horde.sleep(1)`).
+
+`time.sleep` (and blocking libraries such as `requests`) in a task stop the
+whole process, every user with it: the loop cannot run while they block.
+
+Invariant: the sync branch is taken only inside a user's greenlet
+(`horde.bridge.in_sync_context()`), where `await_` is allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Generator
+from typing import Any
+
+from horde.bridge import await_, in_sync_context
+
+__all__ = ["sleep"]
+
+
+class _Done:
+    """An awaitable that is already complete (returned after a sync sleep)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return
+        yield  # makes this a generator  # pragma: no cover
+
+
+def sleep(seconds: float) -> Awaitable[None]:
+    """Pause this user for `seconds` without blocking the other users."""
+    if in_sync_context():
+        await_(asyncio.sleep(seconds))
+        return _Done()
+    return asyncio.sleep(seconds)

@@ -1,0 +1,167 @@
+"""`User`, `HttpUser`, `FastHttpUser`: the classes test scripts subclass.
+
+A user is one asyncio task running `await user.run()`: `on_start`, then the
+task loop (`horde.user.loop`), then `on_stop`. Tasks and hooks written as
+plain `def` run inside ONE greenlet per user (a `horde.bridge.SyncRunner`,
+created the first time the user has a sync call to make, never once per
+call); `async def` ones are awaited directly. Both styles mix freely.
+
+Invariants:
+
+* `run()` never raises an `Exception`: script errors are passed to
+  `environment.record_exception`, StopUser ends the user cleanly; only
+  cancellation (a hard stop) propagates, and then no hook runs;
+* whatever the ending, the greenlet is closed and `HttpUser`'s client is
+  closed (`await self.client.aclose()`);
+* `abstract` is not inherited: a subclass is concrete unless its own body
+  says `abstract = True` (set by `__init_subclass__`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
+
+from horde.bridge import SyncRunner
+from horde.errors import ScriptError, StopUser
+from horde.user.environment import UserEnvironment
+from horde.user.loop import call_hook, drive, stop_hook
+from horde.user.table import TaskTable, task_table
+
+__all__ = ["FastHttpUser", "HttpUser", "User"]
+
+
+class User:
+    """A simulated user: override `on_start`/`on_stop`, declare tasks and a wait time."""
+
+    host: ClassVar[str | None] = None
+    """Base URL for the client; `-H/--host` overrides it."""
+    tasks: ClassVar[Any] = []
+    """Optional: a list `[f, g]` (items may be `(f, weight)`) or a dict `{f: 3}`."""
+    weight: ClassVar[int] = 1
+    """Relative share of this class among the users started."""
+    fixed_count: ClassVar[int] = 0
+    """When > 0: exactly this many users of this class, whatever the weights."""
+    abstract: ClassVar[bool] = True
+    """An abstract class is never run (only this base and classes saying so)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "abstract" not in cls.__dict__:
+            cls.abstract = False
+
+    def __init__(self, environment: UserEnvironment) -> None:
+        self.environment = environment
+        self.rng = random.Random()
+        """This user's random source: task picks and `between` draw from it."""
+        self._horde_user = self
+        self._horde_runner: SyncRunner | None = None
+        self._horde_task_start = environment.clock()
+        table = task_table(type(self), environment.tags, environment.exclude_tags)
+        if not table:
+            raise ScriptError(
+                f"{type(self).__name__} has no tasks"
+                + (" matching the tags" if environment.tags or environment.exclude_tags else "")
+                + "; use @task or set the `tasks` attribute (or mark it `abstract = True`)"
+            )
+        self._horde_table: TaskTable = table
+
+    def wait_time(self) -> float:
+        """Seconds to wait after each task; 0 unless the class sets `wait_time = ...`."""
+        return 0.0
+
+    def on_start(self) -> None:
+        """Runs once when the user starts, before its first task."""
+
+    on_start._horde_default = True  # type: ignore[attr-defined]
+
+    def on_stop(self) -> None:
+        """Runs once when the user stops (also after stopping began)."""
+
+    on_stop._horde_default = True  # type: ignore[attr-defined]
+
+    def _horde_sync(self, fn: Callable[..., Any], owner: Any) -> Awaitable[Any]:
+        # The one greenlet of this user, made on first use, from the driver
+        # coroutine (so its parent is the event loop's greenlet).
+        runner = self._horde_runner
+        if runner is None:
+            runner = self._horde_runner = SyncRunner()
+        return runner.call(fn, owner)
+
+    async def run(self) -> None:
+        """on_start, the task loop, on_stop; returns when the user stops."""
+        table = self._horde_table
+        env = self.environment
+        try:
+            try:
+                await call_hook(self, table.on_start, type(self).on_start, self)
+            except StopUser:
+                await stop_hook(self, self, table)
+                return
+            except Exception as exc:  # noqa: BLE001 - as Locust: a failed on_start ends the user
+                env.record_exception(f"{type(self).__name__}.on_start", exc)
+                return
+            try:
+                await drive(self, self, table, in_taskset=False)
+            except StopUser:
+                pass
+            except Exception as exc:  # noqa: BLE001 - outside a task (wait_time, ...)
+                env.record_exception(f"{type(self).__name__}.run", exc)
+            await stop_hook(self, self, table)
+        finally:
+            runner = self._horde_runner
+            if runner is not None:
+                self._horde_runner = None
+                runner.close()
+            await self._horde_close()
+
+    async def _horde_close(self) -> None:
+        """Release what the user holds (subclasses with a client close it here)."""
+
+
+def _http_session_class() -> Any:
+    # Imported when the first HttpUser is made: horde.http is a lower layer, but
+    # plain `User` scripts should not pay for (or depend on) the HTTP client.
+    return importlib.import_module("horde.http").HttpSession
+
+
+class HttpUser(User):
+    """A user with `self.client`, horde's HTTP/1.1 client (a `HttpSession`)."""
+
+    abstract = True
+    network_timeout: ClassVar[float | None] = None
+    """Seconds for a whole request; None: the run's request timeout (60 s by default)."""
+    connection_timeout: ClassVar[float | None] = None
+    """Seconds to connect; None: the request timeout."""
+    insecure: ClassVar[bool] = False
+    """True: do not verify TLS certificates."""
+    max_redirects: ClassVar[int] = 10
+
+    client: Any
+
+    def __init__(self, environment: UserEnvironment) -> None:
+        super().__init__(environment)
+        timeout = self.network_timeout
+        if timeout is None:
+            # Not part of the UserEnvironment protocol; the runtime's slot has it.
+            timeout = getattr(environment, "request_timeout", None) or 60.0
+        self.client = _http_session_class()(
+            environment.host or self.host,
+            environment.record,
+            gate=environment.gate,
+            timeout=timeout,
+            connect_timeout=self.connection_timeout,
+            insecure=self.insecure,
+            max_redirects=self.max_redirects,
+        )
+
+    async def _horde_close(self) -> None:
+        await self.client.aclose()
+
+
+class FastHttpUser(HttpUser):
+    """The same as `HttpUser` (horde has one fast client); kept so Locust scripts read as-is."""
+
+    abstract = True
