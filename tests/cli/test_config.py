@@ -1,0 +1,81 @@
+"""Option precedence: defaults < config file < HORDE_* environment < command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from horde.cli.config import Config, load_config
+from horde.errors import UsageError
+
+
+def test_defaults(tmp_path: Path) -> None:
+    config = load_config([], environ={}, cwd=tmp_path)
+    assert config == Config()
+
+
+def test_pyproject_then_env_then_cli(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.horde]\nusers = 10\nspawn-rate = 2\nrun-time = "1m"\nhost = "http://file"\n'
+        'tags = ["a", "b"]\n'
+    )
+    from_file = load_config([], environ={}, cwd=tmp_path)
+    assert (from_file.users, from_file.spawn_rate, from_file.run_time) == (10, 2.0, 60.0)
+    assert from_file.host == "http://file" and from_file.tags == ("a", "b")
+
+    env = {"HORDE_USERS": "20", "HORDE_HOST": "http://env", "HORDE_HEADLESS": "true"}
+    from_env = load_config([], environ=env, cwd=tmp_path)
+    assert (from_env.users, from_env.host, from_env.headless) == (20, "http://env", True)
+    assert from_env.spawn_rate == 2.0  # still from the file
+
+    from_cli = load_config(["-u", "30", "-t", "1h30m", "-T", "x", "y", "-T", "z"], environ=env,
+                           cwd=tmp_path)
+    assert (from_cli.users, from_cli.run_time, from_cli.host) == (30, 5400.0, "http://env")
+    assert from_cli.tags == ("x", "y", "z")
+
+
+def test_horde_toml_wins_over_pyproject(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.horde]\nusers = 10\n")
+    (tmp_path / "horde.toml").write_text("users = 11\n")
+    assert load_config([], environ={}, cwd=tmp_path).users == 11
+
+
+def test_pyproject_without_horde_table_is_ignored(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert load_config([], environ={}, cwd=tmp_path) == Config()
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("userz = 3\n", "unknown setting 'userz'"),
+    ("users = 'many'\n", "users: expected a whole number"),
+    ("run-time = '5 parsecs'\n", "run-time"),
+    ("users = [\n", "not valid TOML"),
+])
+def test_bad_config_file(tmp_path: Path, content: str, fragment: str) -> None:
+    (tmp_path / "horde.toml").write_text(content)
+    with pytest.raises(UsageError, match=fragment.replace("'", ".")) as info:
+        load_config([], environ={}, cwd=tmp_path)
+    assert "horde.toml" in str(info.value)
+
+
+def test_bad_environment_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="HORDE_SPAWN_RATE"):
+        load_config([], environ={"HORDE_SPAWN_RATE": "-1"}, cwd=tmp_path)
+
+
+def test_bad_flag_value_names_the_flag(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--users"):
+        load_config(["-u", "-5"], environ={}, cwd=tmp_path)
+
+
+def test_unknown_flag_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        load_config(["--no-such-flag"], environ={}, cwd=tmp_path)
+    assert info.value.code == 2
+    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+
+
+def test_user_classes_positional(tmp_path: Path) -> None:
+    config = load_config(["A", "B", "--headless"], environ={}, cwd=tmp_path)
+    assert config.user_classes == ("A", "B") and config.headless

@@ -1,0 +1,108 @@
+"""Loading scripts: every way a script can be broken names the file and line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from horde.cli.loader import load_scripts
+from horde.errors import ScriptError
+
+GOOD = """
+from horde import HttpUser, User, events, task
+
+class Base(HttpUser):
+    abstract = True
+
+class Shopper(HttpUser):
+    @task
+    def browse(self):
+        self.client.get("/")
+
+class Other(User):
+    @task
+    def nothing(self):
+        pass
+
+@events.test_start.add_listener
+def started(environment, **kwargs):
+    pass
+"""
+
+
+def write(tmp_path: Path, name: str, source: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_finds_concrete_user_classes_and_listeners(tmp_path: Path) -> None:
+    loaded = load_scripts(write(tmp_path, "hordefile.py", GOOD))
+    assert [c.__name__ for c in loaded.user_classes] == ["Shopper", "Other"]
+    assert [(name, fn.__name__) for name, fn in loaded.listeners] == [("test_start", "started")]
+
+
+def test_choose_classes_by_name(tmp_path: Path) -> None:
+    loaded = load_scripts(write(tmp_path, "hordefile.py", GOOD), ["Other"])
+    assert [c.__name__ for c in loaded.user_classes] == ["Other"]
+
+
+def test_unknown_class_name(tmp_path: Path) -> None:
+    with pytest.raises(ScriptError, match="unknown user class Nope; the script defines Other, "
+                                          "Shopper"):
+        load_scripts(write(tmp_path, "hordefile.py", GOOD), ["Nope"])
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken.py", "x = 1\ndef f(:\n    pass\n")
+    with pytest.raises(ScriptError) as info:
+        load_scripts(path)
+    assert f"{path}:2" in str(info.value) and "syntax error" in str(info.value)
+
+
+def test_import_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "imports.py", "import os\nimport no_such_module_here\n")
+    with pytest.raises(ScriptError) as info:
+        load_scripts(path)
+    message = str(info.value)
+    assert f"{path}:2" in message and "no_such_module_here" in message
+
+
+def test_exception_at_import_names_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "raises.py", "a = 1\n\nb = 1 / 0\n")
+    with pytest.raises(ScriptError) as info:
+        load_scripts(path)
+    assert f"{path}:3" in str(info.value) and "ZeroDivisionError" in str(info.value)
+
+
+def test_no_user_class(tmp_path: Path) -> None:
+    path = write(tmp_path, "empty.py", "from horde import HttpUser\n")
+    with pytest.raises(ScriptError, match="no User class found"):
+        load_scripts(path)
+
+
+def test_missing_file_and_wrong_suffix(tmp_path: Path) -> None:
+    with pytest.raises(ScriptError, match="no such file"):
+        load_scripts(tmp_path / "nope.py")
+    with pytest.raises(ScriptError, match="must be a .py file"):
+        load_scripts(write(tmp_path, "script.txt", "x"))
+
+
+def test_directory_loads_every_script_and_skips_private(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", GOOD)
+    write(tmp_path, "b.py", "from horde import User, task\n"
+                            "class Third(User):\n    @task\n    def t(self): pass\n")
+    write(tmp_path, "_helpers.py", "raise RuntimeError('must not be imported')\n")
+    loaded = load_scripts(tmp_path)
+    assert [c.__name__ for c in loaded.user_classes] == ["Shopper", "Other", "Third"]
+    assert loaded.root == tmp_path
+    assert [p.name for p in loaded.files] == ["a.py", "b.py"]
+
+
+def test_script_can_import_its_own_helper_module(tmp_path: Path) -> None:
+    write(tmp_path, "_paths.py", "HOME = '/'\n")
+    path = write(tmp_path, "main.py", "from _paths import HOME\nfrom horde import User, task\n"
+                                      "class U(User):\n    @task\n    def t(self): pass\n")
+    assert [c.__name__ for c in load_scripts(path).user_classes] == ["U"]
