@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from horde.stats.delta import EndpointDelta, StatsDelta
+from horde.stats.delta import StatsDelta
 from horde.stats.histogram import (
     N_BUCKETS,
     IntArray,
@@ -53,13 +53,13 @@ class _Cum:
     """Cumulative scalars of one endpoint (histograms live in the matrices)."""
 
     __slots__ = ("row", "requests", "failures", "bytes", "min_us", "max_us", "sum_us",
-                 "ttfb_sum_us", "ttfb_n")  # fmt: skip
+                 "ttfb_sum_us")  # fmt: skip
 
     def __init__(self, row: int) -> None:
         self.row = row
         self.requests = self.failures = self.bytes = 0
         self.min_us = self.max_us = self.sum_us = 0
-        self.ttfb_sum_us = self.ttfb_n = 0
+        self.ttfb_sum_us = 0
 
 
 class _ExcCum:
@@ -71,52 +71,58 @@ class _ExcCum:
 
 
 class _Second:
-    """What arrived for one test-second: per-row counts and a total histogram."""
+    """What arrived for one test-second: per-row counts; its histogram is ring row `slot`."""
 
-    __slots__ = ("requests", "failures", "hist", "pend_idx", "pend_cnt")
+    __slots__ = ("requests", "failures", "slot")
 
-    def __init__(self) -> None:
+    def __init__(self, slot: int) -> None:
         self.requests: dict[int, int] = {}
         self.failures: dict[int, int] = {}
-        self.hist = np.zeros(N_BUCKETS, dtype=np.int64)
-        self.pend_idx: list[IntArray] = []
-        self.pend_cnt: list[IntArray] = []
-
-    def flush(self) -> None:
-        if self.pend_idx:
-            np.add.at(self.hist, np.concatenate(self.pend_idx), np.concatenate(self.pend_cnt))
-            self.pend_idx.clear()
-            self.pend_cnt.clear()
+        self.slot = slot
 
 
 class _Queue:
-    """Pending (row, indices, counts) additions to one rows x buckets matrix."""
+    """Pending histogram additions: (row, second slot, indices, counts) per endpoint delta.
 
-    __slots__ = ("rows", "lens", "idx", "cnt")
+    Draining concatenates everything once and adds it with one `np.add.at`
+    per target matrix: with thousands of small arrays per second, numpy's
+    per-call overhead, not the arithmetic, is the cost to avoid.
+    """
+
+    __slots__ = ("rows", "slots", "lens", "idx", "cnt")
 
     def __init__(self) -> None:
         self.rows: list[int] = []
+        self.slots: list[int] = []  # -1: second too old for the window
         self.lens: list[int] = []
         self.idx: list[IntArray] = []
         self.cnt: list[IntArray] = []
 
-    def push(self, row: int, idx: IntArray, cnt: IntArray) -> None:
+    def push(self, row: int, slot: int, idx: IntArray, cnt: IntArray) -> None:
         if idx.size:
             self.rows.append(row)
+            self.slots.append(slot)
             self.lens.append(int(idx.size))
             self.idx.append(idx)
             self.cnt.append(cnt)
 
-    def drain_into(self, matrix: IntArray) -> None:
+    def drain_into(self, matrix: IntArray, ring: IntArray | None = None) -> None:
+        """Add to matrix[row] and, when given, to ring[slot] (the per-second totals)."""
         if not self.rows:
             return
-        rows = np.repeat(np.asarray(self.rows, dtype=np.int64), self.lens)
-        flat = rows * N_BUCKETS + np.concatenate(self.idx)
-        np.add.at(matrix.reshape(-1), flat, np.concatenate(self.cnt).astype(np.int64))
-        self.rows.clear()
-        self.lens.clear()
-        self.idx.clear()
-        self.cnt.clear()
+        lens = np.asarray(self.lens, dtype=np.int64)
+        idx = np.concatenate(self.idx)
+        cnt = np.concatenate(self.cnt)
+        rows = np.repeat(np.asarray(self.rows, dtype=np.int64), lens)
+        np.add.at(matrix.reshape(-1), rows * N_BUCKETS + idx, cnt)
+        if ring is not None:
+            slots = np.repeat(np.asarray(self.slots, dtype=np.int64), lens)
+            if min(self.slots) < 0:
+                keep = slots >= 0
+                slots, idx, cnt = slots[keep], idx[keep], cnt[keep]
+            np.add.at(ring.reshape(-1), slots * N_BUCKETS + idx, cnt)
+        for part in (self.rows, self.slots, self.lens, self.idx, self.cnt):
+            part.clear()
 
 
 def _ms(us: float) -> float:
@@ -143,6 +149,9 @@ class StatsAggregate:
         self._errors: dict[tuple[str, str, str], int] = {}
         self._exceptions: dict[tuple[str, str], _ExcCum] = {}
         self._seconds: dict[int, _Second] = {}
+        # One histogram row per kept second (slot = t_s % ring size): the kept
+        # seconds span 2 * window_s, so slots never collide among them.
+        self._ring: IntArray = np.zeros((2 * self.window_s + 1, N_BUCKETS), dtype=np.int64)
         self._history: list[HistoryRow] = []
         self._t0: int | None = None  # first test-second seen: start of the window
         self._latest: int | None = None  # newest test-second seen
@@ -152,10 +161,11 @@ class StatsAggregate:
 
     def apply(self, delta: StatsDelta, t_s: int) -> None:
         """Merge one producer's delta, counted in test-second `t_s`."""
-        arrays = [_checked(ep) for ep in delta.endpoints]
+        arrays = _checked(delta)
         t_s = int(t_s)
         self._see(t_s)
         second = self._second(t_s)
+        slot = -1 if second is None else second.slot
         for ep, (idx, cnt, t_idx, t_cnt) in zip(delta.endpoints, arrays, strict=True):
             cum = self._cum.get((ep.method, ep.name))
             if cum is None:
@@ -170,17 +180,13 @@ class StatsAggregate:
             cum.bytes += ep.bytes
             cum.sum_us += ep.sum_us
             cum.ttfb_sum_us += ep.ttfb_sum_us
-            cum.ttfb_n += int(t_cnt.sum())
-            self._q_hist.push(cum.row, idx, cnt)
-            self._q_ttfb.push(cum.row, t_idx, t_cnt)
+            self._q_hist.push(cum.row, slot, idx, cnt)
+            self._q_ttfb.push(cum.row, -1, t_idx, t_cnt)
             if second is not None:
                 r = cum.row
                 second.requests[r] = second.requests.get(r, 0) + ep.requests
                 if ep.failures:
                     second.failures[r] = second.failures.get(r, 0) + ep.failures
-                if idx.size:
-                    second.pend_idx.append(idx)
-                    second.pend_cnt.append(cnt)
         for err in delta.errors:
             key = (err.method, err.name, err.error)
             self._errors[key] = self._errors.get(key, 0) + err.count
@@ -280,7 +286,13 @@ class StatsAggregate:
             return None
         second = self._seconds.get(t_s)
         if second is None:
-            second = self._seconds[t_s] = _Second()
+            # The slot may still hold an older, now expired second: settle the
+            # queue, drop expired seconds, then start the slot from zero.
+            self._flush()
+            self._prune()
+            slot = t_s % self._ring.shape[0]
+            self._ring[slot] = 0
+            second = self._seconds[t_s] = _Second(slot)
         return second
 
     def _prune(self) -> None:
@@ -306,10 +318,8 @@ class StatsAggregate:
         return cum
 
     def _flush(self) -> None:
-        self._q_hist.drain_into(self._hist)
+        self._q_hist.drain_into(self._hist, self._ring)
         self._q_ttfb.drain_into(self._ttfb)
-        for second in self._seconds.values():
-            second.flush()
 
     def _window(self, end: int) -> tuple[dict[int, int], dict[int, int], IntArray, int]:
         """Per-row requests, per-row failures, total histogram and length (s) of the window."""
@@ -327,7 +337,7 @@ class StatsAggregate:
                 requests[r] = requests.get(r, 0) + n
             for r, n in second.failures.items():
                 failures[r] = failures.get(r, 0) + n
-            hist += second.hist
+            hist += self._ring[second.slot]
         return requests, failures, hist, end - start + 1
 
     def _summary(
@@ -342,6 +352,7 @@ class StatsAggregate:
         span: int,
     ) -> EndpointSummary:
         n = cum.requests
+        ttfb_n = int(ttfb.sum())
         lo, hi = (cum.min_us, cum.max_us) if n else (None, None)
         pct = {
             k: _ms(percentile_of_counts(hist, q, lo, hi)) for k, q in PERCENTILE_QUANTILES.items()
@@ -360,7 +371,7 @@ class StatsAggregate:
             max_ms=_ms(cum.max_us) if n else 0.0,
             mean_ms=_ms(cum.sum_us / n) if n else 0.0,
             avg_size_bytes=cum.bytes / n if n else 0.0,
-            ttfb_mean_ms=_ms(cum.ttfb_sum_us / cum.ttfb_n) if cum.ttfb_n else 0.0,
+            ttfb_mean_ms=_ms(cum.ttfb_sum_us / ttfb_n) if ttfb_n else 0.0,
             percentiles_ms=pct,
             ttfb_percentiles_ms=tpct,
         )
@@ -380,7 +391,6 @@ class StatsAggregate:
             total.bytes += cum.bytes
             total.sum_us += cum.sum_us
             total.ttfb_sum_us += cum.ttfb_sum_us
-            total.ttfb_n += cum.ttfb_n
         rows = len(self._keys)
         return self._summary(
             ("", "Aggregated"),
@@ -394,15 +404,40 @@ class StatsAggregate:
         )
 
 
-def _checked(ep: EndpointDelta) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-    """The delta's four arrays as flat int64, or ValueError if anything is off."""
-    arrays = tuple(
-        np.asarray(a, dtype=np.int64).ravel()
-        for a in (ep.hist_idx, ep.hist_cnt, ep.ttfb_idx, ep.ttfb_cnt)
-    )
-    idx, cnt, t_idx, t_cnt = arrays
-    check_arrays(idx, cnt)
-    check_arrays(t_idx, t_cnt)
-    if ep.requests < 0 or ep.failures < 0 or ep.failures > ep.requests or ep.bytes < 0:
-        raise ValueError(f"bad request/failure/byte counts for {ep.method} {ep.name}")
-    return idx, cnt, t_idx, t_cnt
+_MAX_COUNT = 1 << 48
+"""Larger bucket counts are rejected: no producer sends that many per interval."""
+
+_Arrays = tuple[IntArray, IntArray, IntArray, IntArray]
+_INT64 = np.dtype(np.int64)
+
+
+def _flat(a: object) -> IntArray:
+    """`a` as a 1-D int64 array; arrays from RequestStats pass through untouched."""
+    if type(a) is np.ndarray and a.dtype == _INT64 and a.ndim == 1:
+        return a
+    out: IntArray = np.asarray(a, dtype=np.int64).ravel()
+    return out
+
+
+def _checked(delta: StatsDelta) -> list[_Arrays]:
+    """Each endpoint's four arrays as flat int64, or ValueError if anything is off.
+
+    Range checks run once over the whole delta (one numpy call per check, not
+    per endpoint: small-array calls dominate a master's merge otherwise).
+    """
+    out: list[_Arrays] = []
+    for ep in delta.endpoints:
+        idx, cnt = _flat(ep.hist_idx), _flat(ep.hist_cnt)
+        t_idx, t_cnt = _flat(ep.ttfb_idx), _flat(ep.ttfb_cnt)
+        if idx.shape != cnt.shape or t_idx.shape != t_cnt.shape:
+            raise ValueError(f"indices and counts differ in length for {ep.method} {ep.name}")
+        if ep.requests < 0 or ep.failures < 0 or ep.failures > ep.requests or ep.bytes < 0:
+            raise ValueError(f"bad request/failure/byte counts for {ep.method} {ep.name}")
+        out.append((idx, cnt, t_idx, t_cnt))
+    if out:
+        all_idx = np.concatenate([a for arrays in out for a in (arrays[0], arrays[2])])
+        all_cnt = np.concatenate([a for arrays in out for a in (arrays[1], arrays[3])])
+        check_arrays(all_idx, all_cnt)
+        if all_cnt.size and int(all_cnt.max()) >= _MAX_COUNT:
+            raise ValueError("histogram count too large")
+    return out
