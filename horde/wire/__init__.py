@@ -1,1 +1,83 @@
-"""See docs/dev/contracts.md and shared DESIGN.md for this package's place."""
+"""The master <-> worker protocol: one msgspec Struct per message, and their codec.
+
+Layer 0 (msgspec, numpy for the statistics columns; no I/O). The transport is
+`horde.net`. See docs/distributed.md for the protocol and its sequence.
+"""
+
+from horde.wire.codec import (
+    MAGIC,
+    PROTOCOL_VERSION,
+    MasterBound,
+    Message,
+    WorkerBound,
+    decode,
+    decode_from_master,
+    decode_from_worker,
+    encode,
+    peek_version,
+)
+from horde.wire.files import bundle_from_contents, differing_files, sha256_of, sha_map
+from horde.wire.messages import (
+    MAX_BUNDLE_BYTES,
+    EndpointCounters,
+    ErrorCount,
+    ExceptionCount,
+    FileEntry,
+    FilesAck,
+    FilesBundle,
+    Goodbye,
+    Hello,
+    MasterHeartbeat,
+    Quit,
+    Refuse,
+    Start,
+    StateChanged,
+    StatsReport,
+    Stop,
+    Update,
+    Welcome,
+    WorkerError,
+    WorkerHeartbeat,
+    WorkerState,
+)
+from horde.wire.stats_codec import delta_from_wire, delta_to_wire
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "MAGIC",
+    "MAX_BUNDLE_BYTES",
+    "Message",
+    "MasterBound",
+    "WorkerBound",
+    "encode",
+    "decode",
+    "decode_from_worker",
+    "decode_from_master",
+    "peek_version",
+    "WorkerState",
+    "Hello",
+    "Welcome",
+    "Refuse",
+    "FileEntry",
+    "FilesBundle",
+    "FilesAck",
+    "Start",
+    "Update",
+    "Stop",
+    "Quit",
+    "MasterHeartbeat",
+    "WorkerHeartbeat",
+    "StateChanged",
+    "EndpointCounters",
+    "ErrorCount",
+    "ExceptionCount",
+    "StatsReport",
+    "WorkerError",
+    "Goodbye",
+    "delta_to_wire",
+    "delta_from_wire",
+    "bundle_from_contents",
+    "differing_files",
+    "sha256_of",
+    "sha_map",
+]

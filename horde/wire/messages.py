@@ -1,0 +1,312 @@
+"""Every master <-> worker message, one `msgspec.Struct` each.
+
+Layer 0: msgspec (and hashlib) only. The codec (`horde.wire.codec`) puts a
+version prefix in front and decodes into the unions defined at the bottom.
+
+Invariants:
+
+* every message is a frozen, tagged Struct (``tag_field="t"``, short stable
+  tags), so a frame names its own type and decoding is one typed pass;
+* everything a peer could get wrong is checked while decoding: types, bounds
+  (`msgspec.Meta`), and cross-field rules in ``__post_init__`` (which msgspec
+  turns into a validation error), so a decoded message is safe to act on;
+* `Hello` and `Refuse` are the handshake and are frozen forever: later
+  protocol versions may only add fields with defaults, so a master and a
+  worker of different versions can still tell each other why they cannot talk;
+* user targets are absolute counts (`Start`, `Update`): applying one twice is
+  harmless;
+* statistics travel as one `StatsReport` per interval with all histograms of
+  all endpoints in four flat little-endian buffers (see `StatsReport`), never
+  one message per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+__all__ = [
+    "MAX_BUNDLE_BYTES",
+    "MAX_PATH_CHARS",
+    "IDX_DTYPE",
+    "CNT_DTYPE",
+    "WorkerState",
+    "Hello",
+    "Welcome",
+    "Refuse",
+    "FileEntry",
+    "FilesBundle",
+    "FilesAck",
+    "Start",
+    "Update",
+    "Stop",
+    "Quit",
+    "MasterHeartbeat",
+    "WorkerHeartbeat",
+    "EndpointCounters",
+    "ErrorCount",
+    "ExceptionCount",
+    "StatsReport",
+    "StateChanged",
+    "WorkerError",
+    "Goodbye",
+    "check_relative_path",
+]
+
+MAX_BUNDLE_BYTES = 32 * 1024 * 1024
+"""Total size of the test files a master ships (sum of contents); checked on both ends."""
+
+MAX_PATH_CHARS = 1024
+
+IDX_DTYPE = "<u2"
+"""Histogram bucket indices on the wire: little-endian uint16 (the layout has < 2,000)."""
+CNT_DTYPE = "<i8"
+"""Histogram counts on the wire: little-endian int64."""
+_IDX_SIZE = 2
+_CNT_SIZE = 8
+
+NonNeg = Annotated[int, Meta(ge=0)]
+NonNegFloat = Annotated[float, Meta(ge=0)]
+Id = Annotated[str, Meta(min_length=1, max_length=256)]
+Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
+UserCounts = dict[Annotated[str, Meta(min_length=1, max_length=512)], NonNeg]
+
+WorkerState = Literal["ready", "spawning", "running", "stopping", "stopped"]
+
+
+class _Msg(Struct, frozen=True, tag_field="t", omit_defaults=True, forbid_unknown_fields=False):
+    """Base: tagged, immutable; unknown fields from newer peers are ignored."""
+
+
+def check_relative_path(path: str) -> None:
+    """Raise ValueError unless ``path`` is a safe relative POSIX path.
+
+    A worker writes shipped files under its own directory, so a path must not
+    climb out of it (``..``), be absolute, or smuggle separators of another OS.
+    """
+    if not path or len(path) > MAX_PATH_CHARS:
+        raise ValueError("file path empty or too long")
+    if "\\" in path or "\x00" in path or path.startswith("/") or ":" in path.split("/")[0]:
+        raise ValueError(f"file path {path!r} is not a relative POSIX path")
+    if any(part in ("", ".", "..") for part in path.split("/")):
+        raise ValueError(f"file path {path!r} has an empty, '.' or '..' part")
+
+
+# --- handshake (frozen forever) ----------------------------------------------
+
+
+class Hello(_Msg, frozen=True, tag="hello"):
+    """Worker -> master, first message after connecting (and after a reconnect).
+
+    ``files_sha`` maps relative path -> sha256 of the worker's own ``-f`` files,
+    or is None when the worker has none and will run what the master ships.
+    """
+
+    worker_id: Id
+    host: str
+    pid: NonNeg
+    horde_version: str
+    protocol: NonNeg
+    cores: Annotated[int, Meta(ge=1)] = 1
+    files_sha: dict[str, Sha256] | None = None
+
+
+class Refuse(_Msg, frozen=True, tag="refuse"):
+    """Master -> worker: you cannot join, and why (shown to the person)."""
+
+    reason: str
+
+
+# --- joining -----------------------------------------------------------------
+
+
+class Welcome(_Msg, frozen=True, tag="welcome"):
+    """Master -> worker: accepted. Files follow unless the worker brought identical ones."""
+
+    master_version: str
+    heartbeat_interval: Annotated[float, Meta(gt=0)] = 1.0
+
+
+class FileEntry(Struct, frozen=True, array_like=True):
+    path: str
+    content: bytes
+    sha256: Sha256
+
+    def __post_init__(self) -> None:
+        check_relative_path(self.path)
+        if hashlib.sha256(self.content).hexdigest() != self.sha256:
+            raise ValueError(f"sha256 of {self.path!r} does not match its content")
+
+
+class FilesBundle(_Msg, frozen=True, tag="files"):
+    """Master -> worker: the test files (a ``-f`` file or directory), with their sha256."""
+
+    files: list[FileEntry]
+    entry: str  # the path of the file to load first (the locustfile)
+
+    def __post_init__(self) -> None:
+        total = 0
+        seen: set[str] = set()
+        for f in self.files:
+            total += len(f.content)
+            if f.path in seen:
+                raise ValueError(f"file {f.path!r} appears twice")
+            seen.add(f.path)
+        if total > MAX_BUNDLE_BYTES:
+            raise ValueError(f"test files total {total} bytes, over the {MAX_BUNDLE_BYTES} limit")
+        if self.entry not in seen:
+            raise ValueError(f"entry file {self.entry!r} is not in the bundle")
+
+
+class FilesAck(_Msg, frozen=True, tag="files_ack"):
+    """Worker -> master: sha256 of every file the worker will run (must equal the bundle's)."""
+
+    files_sha: dict[str, Sha256]
+
+
+# --- running a test (master -> worker) -----------------------------------------
+
+OptionValue = str | int | float | bool | None
+
+
+class Start(_Msg, frozen=True, tag="start"):
+    """Begin test ``test_id`` (or, repeated, just re-assert it) with absolute targets."""
+
+    test_id: Id
+    targets: UserCounts
+    spawn_rate: Annotated[float, Meta(gt=0)]
+    host: str | None = None
+    tags: list[str] | None = None
+    exclude_tags: list[str] | None = None
+    options: dict[str, OptionValue] = {}  # the script's own command-line options
+
+
+class Update(_Msg, frozen=True, tag="update"):
+    """New absolute per-class targets for the running test (ramp to them at ``spawn_rate``)."""
+
+    test_id: Id
+    targets: UserCounts
+    spawn_rate: Annotated[float, Meta(gt=0)]
+
+
+class Stop(_Msg, frozen=True, tag="stop"):
+    """Stop every user of ``test_id``; the worker stays connected and ready."""
+
+    test_id: Id
+
+
+class Quit(_Msg, frozen=True, tag="quit"):
+    """Stop everything and exit."""
+
+    reason: str = ""
+
+
+class MasterHeartbeat(_Msg, frozen=True, tag="mhb"):
+    """Master -> worker once a second; silence means the master is gone."""
+
+    test_time: NonNegFloat
+    test_id: str | None = None
+
+
+# --- worker -> master ------------------------------------------------------------
+
+
+class WorkerHeartbeat(_Msg, frozen=True, tag="whb"):
+    """Worker -> master once a second: liveness and health."""
+
+    state: WorkerState
+    users: NonNeg
+    cpu_percent: NonNegFloat
+    loop_lag_p99_ms: NonNegFloat
+    memory_rss: NonNeg
+    seq: NonNeg
+    test_id: str | None = None
+
+
+class StateChanged(_Msg, frozen=True, tag="state"):
+    """Worker -> master: it entered ``state`` holding ``users`` per class."""
+
+    state: WorkerState
+    test_id: str | None
+    users: UserCounts
+
+
+class EndpointCounters(Struct, frozen=True, array_like=True):
+    """The scalar part of one endpoint's delta; its buckets live in the report's buffers."""
+
+    method: str
+    name: str
+    requests: NonNeg
+    failures: NonNeg
+    bytes: NonNeg
+    min_us: NonNeg
+    max_us: NonNeg
+    sum_us: NonNeg
+    ttfb_sum_us: NonNeg
+    n_hist: NonNeg  # how many (index, count) pairs of hist_* belong to this endpoint
+    n_ttfb: NonNeg
+
+
+class ErrorCount(Struct, frozen=True, array_like=True):
+    method: str
+    name: str
+    error: str
+    count: Annotated[int, Meta(ge=1)]
+
+
+class ExceptionCount(Struct, frozen=True, array_like=True):
+    where: str
+    error: str
+    traceback: str
+    count: Annotated[int, Meta(ge=1)]
+
+
+class StatsReport(_Msg, frozen=True, tag="stats"):
+    """Worker -> master once per interval: everything recorded since the previous report.
+
+    Histograms are columnar: ``hist_idx`` holds the bucket indices of every
+    endpoint one after another (`IDX_DTYPE`), ``hist_cnt`` the matching counts
+    (`CNT_DTYPE`); endpoint ``k`` owns the ``endpoints[k].n_hist`` pairs after
+    those of endpoints ``0..k-1``. Same for the time-to-first-byte histogram
+    (``ttfb_*``, ``n_ttfb``). One buffer per column lets the master read a
+    whole report with a handful of numpy calls, whatever the endpoint count.
+    Lengths are checked here; bucket ranges where the arrays are read
+    (`horde.wire.stats_codec`).
+    """
+
+    test_id: str
+    seq: NonNeg
+    endpoints: list[EndpointCounters] = []
+    hist_idx: bytes = b""
+    hist_cnt: bytes = b""
+    ttfb_idx: bytes = b""
+    ttfb_cnt: bytes = b""
+    errors: list[ErrorCount] = []
+    exceptions: list[ExceptionCount] = []
+
+    def __post_init__(self) -> None:
+        n_hist = n_ttfb = 0
+        for ep in self.endpoints:
+            if ep.failures > ep.requests:
+                raise ValueError(f"{ep.method} {ep.name}: more failures than requests")
+            n_hist += ep.n_hist
+            n_ttfb += ep.n_ttfb
+        if len(self.hist_idx) != n_hist * _IDX_SIZE or len(self.hist_cnt) != n_hist * _CNT_SIZE:
+            raise ValueError("histogram buffers do not match the endpoints' bucket counts")
+        if len(self.ttfb_idx) != n_ttfb * _IDX_SIZE or len(self.ttfb_cnt) != n_ttfb * _CNT_SIZE:
+            raise ValueError("ttfb buffers do not match the endpoints' bucket counts")
+
+
+class WorkerError(_Msg, frozen=True, tag="error"):
+    """Worker -> master: something to show the person (script error, missing files...)."""
+
+    message: str
+    fatal: bool = False
+
+
+class Goodbye(_Msg, frozen=True, tag="bye"):
+    """Worker -> master: leaving on purpose (not lost)."""
+
+    reason: str = ""

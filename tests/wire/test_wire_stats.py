@@ -1,0 +1,113 @@
+"""StatsDelta <-> StatsReport: exact round trips through real frames, and merges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from horde.errors import ProtocolError
+from horde.stats import N_BUCKETS, EndpointDelta, RequestStats, StatsAggregate, StatsDelta
+from horde.wire import (
+    EndpointCounters,
+    StatsReport,
+    decode_from_worker,
+    delta_from_wire,
+    delta_to_wire,
+    encode,
+)
+
+
+def _through_the_wire(delta: StatsDelta) -> StatsDelta:
+    report = delta_to_wire(delta, test_id="t1", seq=4)
+    back = decode_from_worker(encode(report))
+    assert isinstance(back, StatsReport) and back.seq == 4 and back.test_id == "t1"
+    return delta_from_wire(back)
+
+
+def _same(a: StatsDelta, b: StatsDelta) -> None:
+    assert [e.as_tuple() for e in a.endpoints] == [e.as_tuple() for e in b.endpoints]
+    assert a.errors == b.errors
+    assert a.exceptions == b.exceptions
+
+
+samples = st.lists(
+    st.tuples(
+        st.sampled_from(["GET", "POST"]),
+        st.sampled_from(["/", "/a", "/b?", "/ünï"]),
+        st.integers(0, 5_000_000),
+        st.integers(0, 10_000),
+        st.sampled_from([None, None, "HTTP 500", "ConnectError: refused"]),
+        st.integers(0, 100_000),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=60)
+@given(samples)
+def test_recorded_delta_round_trips_exactly(recs: list[tuple[str, str, int, int, str | None, int]]
+                                            ) -> None:
+    stats = RequestStats()
+    for r in recs:
+        stats.record(*r)
+    if recs:
+        try:
+            raise KeyError("x")
+        except KeyError as exc:
+            stats.record_exception("U.task", exc)
+    delta = stats.take_delta()
+    _same(_through_the_wire(delta), delta)
+
+
+def test_master_totals_equal_sum_of_workers() -> None:
+    """Three workers' deltas merged through the wire == one process recording everything."""
+    rng = np.random.default_rng(7)
+    local = StatsAggregate()
+    merged = StatsAggregate()
+    everything = RequestStats()
+    for w in range(3):
+        stats = RequestStats()
+        for i in range(500):
+            lat = int(rng.integers(50, 2_000_000))
+            name = f"/e{i % 7}"
+            err = "HTTP 503" if i % 11 == 0 else None
+            stats.record("GET", name, lat, 10 + w, err, lat // 2)
+            everything.record("GET", name, lat, 10 + w, err, lat // 2)
+        merged.apply(_through_the_wire(stats.take_delta()), 1)
+    local.apply(everything.take_delta(), 1)
+    a, b = local.snapshot(2.0), merged.snapshot(2.0)
+    assert a.total.requests == b.total.requests == 1500
+    assert a.total.failures == b.total.failures
+    assert a.total.percentiles_ms == b.total.percentiles_ms
+    assert [(e.name, e.requests, e.percentiles_ms) for e in a.endpoints] == [
+        (e.name, e.requests, e.percentiles_ms) for e in b.endpoints
+    ]
+
+
+def test_empty_delta() -> None:
+    _same(_through_the_wire(StatsDelta()), StatsDelta())
+
+
+def _report(idx: list[int], cnt: list[int]) -> StatsReport:
+    return StatsReport(
+        "t", 1,
+        [EndpointCounters("GET", "/", abs(sum(cnt)), 0, 0, 1, 1, 1, 0, len(idx), 0)],
+        hist_idx=np.array(idx, dtype="<u2").tobytes(),
+        hist_cnt=np.array(cnt, dtype="<i8").tobytes(),
+    )  # fmt: skip
+
+
+def test_out_of_layout_bucket_is_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="bucket index"):
+        delta_from_wire(_report([N_BUCKETS], [1]))
+    with pytest.raises(ProtocolError, match="negative"):
+        delta_from_wire(_report([3], [-1]))
+
+
+def test_to_wire_refuses_impossible_index() -> None:
+    ep = EndpointDelta("GET", "/", 1, 0, 0, 1, 1, 1,
+                       np.array([N_BUCKETS + 5], dtype=np.int64), np.array([1], dtype=np.int64))
+    with pytest.raises(ValueError):
+        delta_to_wire(StatsDelta(endpoints=(ep,)), test_id="t", seq=0)
