@@ -19,7 +19,7 @@ Invariants:
 * the counting routes themselves (``/__counts``) are never counted, so reading
   the counts does not change them;
 * a handler cancelled before answering is counted in ``received`` only;
-  ``answered`` is the sum over every status.
+  ``answered`` (also served as ``total``) is the sum over every status.
 
 ``DELETE /__counts`` zeroes everything (useful between phases of a test).
 """
@@ -66,9 +66,11 @@ class RequestCounts:
         by_route: dict[str, dict[str, int]] = {}
         for (route, status), n in sorted(self.route_statuses.items()):
             by_route.setdefault(route, {})[str(status)] = n
+        answered = sum(self.statuses.values())
         return {
             "received": self.received,
-            "answered": sum(self.statuses.values()),
+            "answered": answered,
+            "total": answered,
             "routes": dict(sorted(self.routes.items())),
             "statuses": {str(s): n for s, n in sorted(self.statuses.items())},
             "by_route_status": by_route,

@@ -220,6 +220,7 @@ async def test_counts_are_exact() -> None:
         assert c == {
             "received": 8,
             "answered": 8,
+            "total": 8,
             "routes": {
                 "GET /": 1,
                 "GET /items/{id}": 4,

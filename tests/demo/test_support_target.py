@@ -47,7 +47,7 @@ def test_plain_target_counts_exactly_and_stops() -> None:
         assert fetch(target.url + "/status/503") == 503
         assert fetch(target.url + "/echo", data=b"hi") == 200
         counts = target.counts()
-        assert counts.received == counts.answered == 12
+        assert counts.received == counts.answered == counts.total == 12
         assert counts.route("GET", "/fast") == 7
         assert counts.route("get", "/fail") == 3
         assert counts.route("GET", "/nothing") == 0

@@ -64,6 +64,11 @@ class Counts:
         return int(self.raw["received"])
 
     @property
+    def total(self) -> int:
+        """Same as `answered`: every response the app produced."""
+        return int(self.raw["total"])
+
+    @property
     def answered(self) -> int:
         """Responses the app produced, all routes and statuses."""
         return int(self.raw["answered"])
