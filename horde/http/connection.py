@@ -1,0 +1,235 @@
+"""One HTTP/1.1 connection as an `asyncio.Protocol`: send a request, await its response.
+
+`open_connection` connects (TCP, optionally TLS with SNI) within a connect
+timeout and translates every failure into a `RequestError` subclass.
+`Connection.send` writes one request and returns a future that resolves (never
+with an exception) when the response is complete or failed; the outcome is in
+`conn.error` and the parser fields. Timestamps are taken inside the protocol
+callbacks (`perf_counter_ns`): first byte written, first response byte read,
+last body byte read. So the latency does not include the time the awaiting
+task then waits for its turn on a busy loop (it does include the loop's delay
+in reading bytes that had already arrived, which no single loop can avoid).
+
+State (one request at a time):
+
+    IDLE --send()--> BUSY --response complete / error / timeout--> IDLE or DEAD
+
+Invariants:
+
+* the waiter future is only ever resolved with `set_result(None)`; errors go
+  to `self.error`, so nothing can reach asyncio's "exception was never
+  retrieved" handler, even when the awaiting task was cancelled;
+* `reusable` is True only for an open, idle connection whose last response
+  allowed keep-alive; anything unexpected (bytes while idle, EOF, a parse
+  error, a timeout) makes the connection DEAD and it is aborted;
+* `sent_on_reused` + `response_started` tell the pool whether a failure
+  happened on a reused connection before any response byte: the one case that
+  is retried on a fresh connection without counting a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import ssl
+from time import perf_counter_ns
+
+from ..errors import (
+    ConnectError,
+    ConnectionClosed,
+    ConnectTimeout,
+    ReadTimeout,
+    RequestError,
+    ResponseParseError,
+    TLSError,
+    TooManyOpenFiles,
+)
+from .origin import Origin
+from .response import ResponseParser
+
+__all__ = ["Connection", "open_connection", "translate_os_error", "too_many_open_files"]
+
+
+def too_many_open_files(exc: OSError) -> TooManyOpenFiles:
+    return TooManyOpenFiles(
+        f"TooManyOpenFiles: [Errno 24] {exc.strerror or 'Too many open files'}; "
+        "raise the open-files limit (ulimit -n) or use more processes"
+    )
+
+
+def translate_os_error(exc: BaseException, during_connect: bool) -> RequestError:
+    """A RequestError for an exception raised by the socket layer."""
+    if isinstance(exc, RequestError):
+        return exc
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        reason = getattr(exc, "verify_message", None) or getattr(exc, "reason", None) or str(exc)
+        return TLSError(f"TLSError: {reason}")
+    if isinstance(exc, OSError) and exc.errno == errno.EMFILE:
+        return too_many_open_files(exc)
+    if isinstance(exc, socket.gaierror):
+        return ConnectError(f"ConnectError: [Errno {exc.errno}] {exc.strerror}")
+    if during_connect:
+        return ConnectError(f"ConnectError: {exc}")
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return ConnectionClosed(f"ConnectionClosed: [Errno {exc.errno}] {exc.strerror}")
+    return ConnectionClosed(f"ConnectionClosed: {exc or type(exc).__name__}")
+
+
+class Connection(asyncio.Protocol):
+    """The protocol object of one TCP (or TLS) connection; see module docstring."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, origin: Origin) -> None:
+        self.loop = loop
+        self.origin = origin
+        self.transport: asyncio.Transport | None = None
+        self.parser = ResponseParser()
+        self.waiter: asyncio.Future[None] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.timeout = 0.0
+        self.error: RequestError | None = None
+        self.closed = False
+        self.requests = 0  # requests sent on this connection
+        self.t_start = 0
+        self.t_first = 0
+        self.t_done = 0
+
+    # --- used by the pool and the session -----------------------------------
+
+    @property
+    def reusable(self) -> bool:
+        return not self.closed and self.waiter is None and self.parser.reusable
+
+    @property
+    def response_started(self) -> bool:
+        return self.parser.started
+
+    def send(self, data: bytes, head: bool, timeout: float) -> asyncio.Future[None]:
+        """Write one request; the future resolves when its response is complete or failed."""
+        self.parser.start(head)
+        self.error = None
+        self.t_first = 0
+        self.requests += 1
+        waiter = self.loop.create_future()
+        self.waiter = waiter
+        self.timeout = timeout
+        self.timer = self.loop.call_later(timeout, self._on_timeout)
+        self.t_start = perf_counter_ns()
+        assert self.transport is not None
+        self.transport.write(data)
+        return waiter
+
+    def abort(self) -> None:
+        """Drop the connection at once (RST if possible); a pending request fails."""
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        self._resolve(ConnectionClosed("ConnectionClosed: connection aborted"))
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    # --- asyncio.Protocol --------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if not self.t_first:
+            self.t_first = perf_counter_ns()
+        try:
+            done = self.parser.feed(data)
+        except ResponseParseError as exc:
+            self._fail(exc)
+            return
+        if done:
+            self.t_done = perf_counter_ns()
+            self._resolve(None)
+        elif self.waiter is None:
+            # Bytes nobody asked for (the parser noted it): never reuse this connection.
+            self._fail(ConnectionClosed("ConnectionClosed: unexpected data"))
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        if self.waiter is not None:
+            try:
+                if self.parser.feed_eof():
+                    self.t_done = perf_counter_ns()
+                    self._resolve(None)
+            except ConnectionClosed as exc:
+                self._resolve(exc)
+            except ResponseParseError as exc:  # bad gzip in a close-delimited body
+                self._resolve(exc)
+        return False  # let the transport close itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.waiter is not None:
+            if exc is None:
+                try:
+                    if self.parser.feed_eof():
+                        self.t_done = perf_counter_ns()
+                        self._resolve(None)
+                        return
+                except RequestError as err:
+                    self._resolve(err)
+                    return
+                self._resolve(ConnectionClosed("ConnectionClosed: connection closed"))
+            else:
+                self._resolve(translate_os_error(exc, during_connect=False))
+
+    # --- internals -----------------------------------------------------------
+
+    def _on_timeout(self) -> None:
+        self.timer = None
+        if self.waiter is not None:
+            self._fail(ReadTimeout(f"ReadTimeout: no response within {self.timeout:g} s"))
+
+    def _fail(self, exc: RequestError) -> None:
+        self.closed = True
+        self._resolve(exc)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _resolve(self, exc: RequestError | None) -> None:
+        waiter = self.waiter
+        if waiter is None:
+            return
+        self.waiter = None
+        if exc is not None:
+            self.error = exc
+            self.t_done = perf_counter_ns()
+        timer = self.timer
+        if timer is not None:
+            timer.cancel()
+            self.timer = None
+        if not waiter.done():
+            waiter.set_result(None)
+
+
+async def open_connection(
+    loop: asyncio.AbstractEventLoop,
+    origin: Origin,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+) -> Connection:
+    """A connected `Connection` to `origin`, or a RequestError raised within `timeout` s."""
+    conn = Connection(loop, origin)
+    try:
+        async with asyncio.timeout(timeout):
+            await loop.create_connection(
+                lambda: conn,
+                origin.host,
+                origin.port,
+                ssl=ssl_context if origin.tls else None,
+                server_hostname=origin.host if origin.tls else None,
+            )
+    except TimeoutError:
+        conn.close()
+        raise ConnectTimeout(f"ConnectTimeout: no connection within {timeout:g} s") from None
+    except (OSError, ssl.SSLError, ssl.CertificateError, ValueError) as exc:
+        conn.close()
+        raise translate_os_error(exc, during_connect=True) from None
+    return conn

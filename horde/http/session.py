@@ -1,0 +1,463 @@
+"""`HttpSession`: the requests-like client of one simulated user (`self.client`).
+
+One session = one user: its own keep-alive pool (one per origin), its own
+cookie jar. Every request is recorded exactly once through the `RecordFn`
+(docs/dev/contracts.md), redirects included (one record for the whole chain,
+under the first method and name), and no network failure ever raises into the
+script: it comes back as a Response with `status_code == 0` and `.error`.
+
+Sync/async duality: inside a sync task (`horde.bridge.in_sync_context()`),
+`request` blocks through `await_` and returns the Response; elsewhere it
+returns an awaitable. The gate is checked before anything else, so a closed
+gate raises StopUser with nothing sent.
+
+Hot path (a GET to the base origin with no extra headers): a gate check, a
+cache hit for the URL, one bytes join for the request, a pool pop, one write,
+one future, one timer, one record call, one Response. Everything else
+(headers, bodies, cookies, auth, redirects) takes the general path.
+
+Invariants: a connection goes back to the pool only after a complete response
+that allows keep-alive, and only after its parser fields were read; a failure
+on a reused connection before any response byte (the server had closed it
+while idle) is retried once on a fresh connection and not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from time import perf_counter_ns
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ..bridge import await_, in_sync_context
+from ..errors import RequestError, StopUser, UsageError
+from ..gate import Gate
+from ..stats import RecordFn
+from .catch import PendingCatch, ResponseContextManager
+from .connection import Connection, open_connection
+from .cookies import CookieJar
+from .models import Response
+from .origin import Origin, resolve
+from .pool import Pool
+from .request import (
+    DEFAULT_HEADERS,
+    HeadersArg,
+    add_params,
+    basic_auth,
+    build_request,
+    encode_body,
+    header_block,
+    merge_headers,
+)
+from .tls import client_context
+
+__all__ = ["HttpSession"]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_URL_CACHE_SIZE = 256
+
+
+class _Hop:
+    """The outcome of one request/response exchange (one redirect hop)."""
+
+    __slots__ = ("status", "reason", "headers", "body", "set_cookies", "t_start", "t_first",
+                 "t_done", "error")
+
+    def __init__(self, conn: Connection | None, error: RequestError | None, t0: int = 0) -> None:
+        if conn is None:
+            self.status = 0
+            self.reason = b""
+            self.headers: list[tuple[bytes, bytes]] = []
+            self.body = b""
+            self.set_cookies: list[bytes] | None = None
+            self.t_start = self.t_done = t0
+            self.t_first = 0
+        else:
+            parser = conn.parser
+            self.t_start = conn.t_start
+            self.t_first = conn.t_first
+            self.t_done = conn.t_done
+            if error is None:
+                self.status = parser.status_code
+                self.reason = parser.reason
+                self.headers = parser.headers
+                self.body = parser.body
+                self.set_cookies = parser.set_cookies
+            else:
+                self.status = 0
+                self.reason = b""
+                self.headers = []
+                self.body = b""
+                self.set_cookies = None
+        self.error = error
+
+
+class HttpSession:
+    """A user's HTTP client. See the module docstring and docs/http-client.md."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        record: RecordFn,
+        *,
+        gate: Gate | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float | None = None,
+        insecure: bool = False,
+        max_redirects: int = 10,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.record = record
+        self.gate = gate
+        self.timeout = timeout
+        self.connect_timeout = timeout if connect_timeout is None else connect_timeout
+        self.insecure = insecure
+        self.max_redirects = max_redirects
+        self.cookies = CookieJar()
+        self.headers: dict[str, str] = {}  # sent with every request (session defaults)
+        self.auth: tuple[str, str] | None = None  # basic auth for every request
+        self._ssl_context = ssl_context
+        self._origins: dict[str, Origin] = {}
+        self._urls: dict[str, tuple[Origin, str, str]] = {}
+        self._pool = Pool()
+        self._base: tuple[Origin, str] | None = None
+        if base_url:
+            try:
+                origin, _, _ = resolve(base_url, None, self._origins)
+            except ValueError as exc:
+                raise UsageError(f"invalid host {base_url!r}: {exc}") from None
+            self._base = (origin, urlsplit(base_url).path.rstrip("/"))
+
+    # --- public API ------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        name: str | None = None,
+        params: Any = None,
+        headers: HeadersArg | None = None,
+        data: Any = None,
+        json: Any = None,
+        files: Any = None,
+        cookies: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        allow_redirects: bool = True,
+        timeout: float | None = None,
+        catch_response: bool = False,
+    ) -> Any:
+        """Send one request (see docs/http-client.md).
+
+        Returns a Response in a sync task, else an awaitable of one; with
+        `catch_response=True` a ResponseContextManager (sync) or something to
+        `await` / `async with` (async).
+        """
+        gate = self.gate
+        if gate is not None and gate.closed:
+            raise StopUser()
+        coro = self._request(
+            method.upper(), url, name, params, headers, data, json, files, cookies, auth,
+            allow_redirects, timeout, catch_response,
+        )
+        if in_sync_context():
+            return await_(coro)
+        if catch_response:
+            return PendingCatch(coro)
+        return coro
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", url, data=data, json=json, **kwargs)
+
+    def put(self, url: str, data: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", url, data=data, **kwargs)
+
+    def patch(self, url: str, data: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", url, data=data, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Any:
+        return self.request("DELETE", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Any:
+        # As requests: HEAD does not follow redirects unless asked to.
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Any:
+        return self.request("OPTIONS", url, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close this user's idle connections."""
+        self._pool.close_all()
+
+    # --- the request pipeline ----------------------------------------------
+
+    def _resolve(self, url: str) -> tuple[Origin, str, str]:
+        hit = self._urls.get(url)
+        if hit is None:
+            hit = resolve(url, self._base, self._origins)
+            if len(self._urls) >= _URL_CACHE_SIZE:
+                self._urls.clear()  # scripts with unbounded URL variety: keep memory flat
+            self._urls[url] = hit
+        return hit
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        name: str | None,
+        params: Any,
+        headers: HeadersArg | None,
+        data: Any,
+        json: Any,
+        files: Any,
+        cookies: Mapping[str, str] | None,
+        auth: tuple[str, str] | None,
+        allow_redirects: bool,
+        timeout: float | None,
+        catch: bool,
+    ) -> Response:
+        try:
+            origin, target, default_name = self._resolve(url)
+        except ValueError as exc:
+            return self._finish_invalid(method, url, name, exc, catch)
+        if name is None:
+            name = default_name
+        if params is not None:
+            target = add_params(target, params)
+        if timeout is None:
+            timeout = self.timeout
+        body, content_type = (None, None) if data is None and json is None and files is None \
+            else encode_body(data, json, files)
+        if auth is None:
+            auth = self.auth
+        jar = self.cookies
+        if (headers is None and content_type is None and auth is None and not cookies
+                and not jar and not self.headers):
+            # The common case: the origin's prebuilt header block as is.
+            hop = await self._exchange(
+                origin, build_request(method, target, origin.fixed, body), method == "HEAD",
+                timeout,
+            )
+            sent_headers = None
+        else:
+            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies)
+            hop = await self._exchange(
+                origin, build_request(method, target, header_block(sent_headers), body),
+                method == "HEAD", timeout,
+            )
+        if hop.set_cookies is not None:
+            jar.extract(hop.set_cookies, origin.host, target.partition("?")[0])
+        if allow_redirects and hop.status in _REDIRECTS:
+            return await self._follow(
+                method, name, origin, target, headers, body, content_type, auth, cookies,
+                timeout, catch, hop,
+            )
+        return self._finish(method, name, origin.url_prefix + target, hop, hop, catch,
+                            sent_headers, body, [])
+
+    def _headers_for(
+        self,
+        origin: Origin,
+        target: str,
+        headers: HeadersArg | None,
+        content_type: str | None,
+        auth: tuple[str, str] | None,
+        cookies: Mapping[str, str] | None,
+    ) -> list[tuple[str, str]]:
+        base: list[tuple[str, str]] = [("Host", origin.host_header), *DEFAULT_HEADERS]
+        if content_type is not None:
+            base.append(("Content-Type", content_type))
+        if auth is not None:
+            base.append(("Authorization", basic_auth(auth)))
+        cookie = self.cookies.header(origin.host, target.partition("?")[0], origin.tls, cookies)
+        if cookie is not None:
+            base.append(("Cookie", cookie))
+        if self.headers:
+            base = merge_headers(base, self.headers)
+        if headers is not None:
+            base = merge_headers(base, headers)
+        return base
+
+    async def _exchange(self, origin: Origin, data: bytes, head: bool, timeout: float) -> _Hop:
+        """Send `data` on a pooled or new connection and wait for the response."""
+        pool = self._pool
+        conn = pool.take(origin.key)
+        reused = conn is not None
+        for _attempt in (0, 1):
+            if conn is None:
+                conn_or_hop = await self._connect(origin)
+                if isinstance(conn_or_hop, _Hop):
+                    return conn_or_hop
+                conn = conn_or_hop
+            waiter = conn.send(data, head, timeout)
+            try:
+                await waiter
+            except BaseException:
+                # Cancelled while waiting (the user is being stopped): the
+                # connection is mid-response and can never be reused.
+                conn.abort()
+                raise
+            error = conn.error
+            if error is None:
+                hop = _Hop(conn, None)
+                pool.give_back(origin.key, conn)
+                return hop
+            conn.close()
+            if not (reused and not conn.response_started):
+                return _Hop(conn, error)
+            # The server closed this idle keep-alive connection just as we
+            # reused it: nothing was answered, so resend once on a fresh one.
+            conn = None
+            reused = False
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _connect(self, origin: Origin) -> Connection | _Hop:
+        loop = asyncio.get_running_loop()
+        context = None
+        if origin.tls:
+            context = self._ssl_context or client_context(self.insecure)
+        t0 = perf_counter_ns()
+        try:
+            return await open_connection(loop, origin, self.connect_timeout, context)
+        except RequestError as exc:
+            hop = _Hop(None, exc, t0)
+            hop.t_done = perf_counter_ns()
+            return hop
+
+    async def _follow(
+        self,
+        method: str,
+        name: str,
+        origin: Origin,
+        target: str,
+        headers: HeadersArg | None,
+        body: bytes | None,
+        content_type: str | None,
+        auth: tuple[str, str] | None,
+        cookies: Mapping[str, str] | None,
+        timeout: float,
+        catch: bool,
+        first: _Hop,
+    ) -> Response:
+        """Follow redirects from `first`; one record for the whole chain."""
+        history: list[Response] = []
+        hop = first
+        url = origin.url_prefix + target
+        current_method = method
+        sent_headers: list[tuple[str, str]] | None = None
+        while hop.error is None and hop.status in _REDIRECTS:
+            location = _location(hop.headers)
+            if location is None:
+                break
+            if len(history) >= self.max_redirects:
+                hop.error = RequestError(
+                    f"TooManyRedirects: more than {self.max_redirects} redirects"
+                )
+                break
+            history.append(self._response(current_method, url, hop, None, None))
+            next_url = urljoin(url, location)
+            try:
+                new_origin, target, _ = resolve(next_url, None, self._origins)
+            except ValueError as exc:
+                hop = _Hop(None, RequestError(f"InvalidURL: {exc}"), hop.t_done)
+                break
+            if hop.status == 303 or (hop.status in (301, 302) and current_method != "HEAD"):
+                if current_method != "HEAD":
+                    current_method = "GET"
+                body = None
+                content_type = None
+                if headers is not None:
+                    headers = merge_headers(
+                        [(k, v) for k, v in _items(headers) if v is not None],
+                        {"Content-Type": None},
+                    )
+            if new_origin is not origin:
+                auth = None  # never send credentials to another origin
+            origin, url = new_origin, next_url
+            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies)
+            hop = await self._exchange(
+                origin, build_request(current_method, target, header_block(sent_headers), body),
+                current_method == "HEAD", timeout,
+            )
+            if hop.set_cookies is not None:
+                self.cookies.extract(hop.set_cookies, origin.host, target.partition("?")[0])
+        return self._finish(method, name, url, first, hop, catch, sent_headers, body, history,
+                            current_method)
+
+    # --- building the result and recording ------------------------------------
+
+    def _response(
+        self,
+        method: str,
+        url: str,
+        hop: _Hop,
+        sent_headers: list[tuple[str, str]] | None,
+        body: bytes | None,
+        cls: type[Response] = Response,
+    ) -> Response:
+        return cls(
+            hop.status, hop.reason, hop.headers, hop.body, url,
+            (hop.t_done - hop.t_start) // 1000,
+            (hop.t_first - hop.t_start) // 1000 if hop.t_first else 0,
+            hop.error, method, hop.set_cookies, sent_headers, body,
+        )
+
+    def _finish(
+        self,
+        method: str,
+        name: str,
+        url: str,
+        first: _Hop,
+        last: _Hop,
+        catch: bool,
+        sent_headers: list[tuple[str, str]] | None,
+        body: bytes | None,
+        history: list[Response],
+        last_method: str | None = None,
+    ) -> Response:
+        latency_us = (last.t_done - first.t_start) // 1000
+        ttfb_us = (first.t_first - first.t_start) // 1000 if first.t_first else 0
+        size = len(last.body)
+        if catch:
+            caught = self._response(last_method or method, url, last, sent_headers, body,
+                                    ResponseContextManager)
+            assert isinstance(caught, ResponseContextManager)
+            caught.history = history
+            caught._arm(self.record, method, name, latency_us, size, ttfb_us)
+            return caught
+        response = self._response(last_method or method, url, last, sent_headers, body)
+        if history:
+            response.history = history
+        error = last.error
+        status = last.status
+        self.record(
+            method, name, latency_us, size,
+            None if error is None and status < 400 else
+            (str(error) if error is not None else f"HTTP {status}"),
+            ttfb_us,
+        )
+        return response
+
+    def _finish_invalid(
+        self, method: str, url: str, name: str | None, exc: ValueError, catch: bool
+    ) -> Response:
+        hop = _Hop(None, RequestError(f"InvalidURL: {exc}"))
+        return self._finish(method, name or url, url, hop, hop, catch, None, None, [])
+
+
+def _items(headers: HeadersArg) -> list[tuple[str, str | None]]:
+    return list(headers.items() if isinstance(headers, Mapping) else headers)
+
+
+def _location(headers: list[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if len(name) == 8 and name.lower() == b"location":
+            return value.decode("latin-1")
+    return None
