@@ -1,0 +1,194 @@
+"""Console output: the live table while a test runs and the summary at the end.
+
+`render_table` and `render_summary` build rich renderables and print nothing.
+`ConsoleReporter` decides how to show them: on a terminal `live()` redraws
+one table in place (rich `Live`, refreshed only when called: no background
+thread); elsewhere (CI logs, a pipe) it prints one plain line per call, so
+logs stay greppable. Generator-health warnings are shown in both modes, and
+in the summary, in a style that stands out.
+
+Times are shown in milliseconds, sizes in bytes, rates per second.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from horde.report.model import RunInfo
+from horde.stats.snapshot import PERCENTILE_KEYS, EndpointSummary, StatsSnapshot
+
+__all__ = ["ConsoleReporter", "render_table", "render_summary", "plain_line", "fmt_ms"]
+
+_TRACEBACK_LINES = 4
+_WARN_STYLE = "bold yellow"
+
+
+def fmt_ms(ms: float) -> str:
+    """Milliseconds with precision that fits the magnitude (0.065, 1.24, 23.5, 1203)."""
+    if ms < 1:
+        return f"{ms:.3f}"
+    if ms < 10:
+        return f"{ms:.2f}"
+    if ms < 100:
+        return f"{ms:.1f}"
+    return f"{ms:.0f}"
+
+
+def _endpoint_cells(e: EndpointSummary) -> list[str]:
+    p = e.percentiles_ms
+    return [
+        e.method, e.name, f"{e.requests:,}", f"{e.failures:,}",
+        fmt_ms(p["50"]), fmt_ms(p["95"]), fmt_ms(p["99"]), fmt_ms(e.mean_ms),
+        fmt_ms(e.min_ms), fmt_ms(e.max_ms), f"{e.avg_size_bytes:.0f}",
+        f"{e.current_rps:.1f}", f"{e.current_fail_per_s:.1f}",
+    ]  # fmt: skip
+
+
+def render_table(snapshot: StatsSnapshot) -> Table:
+    """Per-endpoint table (as the live view shows it) with an Aggregated row."""
+    table = Table(title="Requests (times in ms)", title_justify="left", expand=False)
+    for header in ("Type", "Name"):
+        table.add_column(header, no_wrap=True)
+    for header in ("# reqs", "# fails", "Median", "95%", "99%", "Avg", "Min", "Max",
+                   "Avg size (B)", "Current RPS", "Current fail/s"):  # fmt: skip
+        table.add_column(header, justify="right", no_wrap=True)
+    for e in snapshot.endpoints:
+        table.add_row(*_endpoint_cells(e), style="red" if e.failures else None)
+    table.add_section()
+    table.add_row(*_endpoint_cells(snapshot.total), style="bold")
+    return table
+
+
+def _percentile_table(snapshot: StatsSnapshot) -> Table:
+    table = Table(title="Response time percentiles (ms)", title_justify="left")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Name", no_wrap=True)
+    for k in PERCENTILE_KEYS:
+        table.add_column(f"{k}%", justify="right", no_wrap=True)
+    table.add_column("# reqs", justify="right")
+    for e in [*snapshot.endpoints, snapshot.total]:
+        cells = [fmt_ms(e.percentiles_ms[k]) for k in PERCENTILE_KEYS]
+        style = "bold" if e is snapshot.total else None
+        table.add_row(e.method, e.name, *cells, f"{e.requests:,}", style=style)
+    return table
+
+
+def _errors_table(snapshot: StatsSnapshot) -> Table:
+    table = Table(title="Failures", title_justify="left")
+    table.add_column("# occurrences", justify="right")
+    table.add_column("Method")
+    table.add_column("Name")
+    table.add_column("Error", overflow="fold")
+    for e in snapshot.errors:
+        table.add_row(f"{e.occurrences:,}", e.method, e.name, e.error)
+    return table
+
+
+def _exceptions_table(snapshot: StatsSnapshot) -> Table:
+    """Innermost lines of each traceback: where it raised and what."""
+    table = Table(title="Exceptions in tasks", title_justify="left")
+    table.add_column("# occurrences", justify="right")
+    table.add_column("Where")
+    table.add_column("Error", overflow="fold")
+    table.add_column("Traceback (last lines)", overflow="fold")
+    for x in snapshot.exceptions:
+        lines = [ln for ln in x.traceback.rstrip().splitlines() if ln.strip()]
+        table.add_row(f"{x.occurrences:,}", x.where, x.error, "\n".join(lines[-_TRACEBACK_LINES:]))
+    return table
+
+
+def _workers_table(info: RunInfo) -> Table:
+    table = Table(title="Workers", title_justify="left")
+    for header in ("ID", "Host", "State"):
+        table.add_column(header, no_wrap=True)
+    for header in ("Users", "# reqs", "CPU max %", "Loop lag p99 (ms)"):
+        table.add_column(header, justify="right")
+    table.add_column("Warnings", overflow="fold")
+    for w in info.workers:
+        table.add_row(
+            w.id, w.host, w.state, f"{w.users:,}", f"{w.requests:,}",
+            f"{w.cpu_percent_max:.0f}", fmt_ms(w.loop_lag_p99_ms),
+            Text("; ".join(w.warnings), style=_WARN_STYLE),
+        )  # fmt: skip
+    return table
+
+
+def _warnings(info: RunInfo) -> list[Text]:
+    return [Text(f"WARNING: {msg}", style=_WARN_STYLE) for msg in info.warnings]
+
+
+def render_summary(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:
+    """Everything at the end of a run, as one renderable."""
+    g = info.generator
+    head = Text(
+        f"horde {info.horde_version}  host={info.host or '-'}  started={info.started_at or '-'}  "
+        f"duration={info.duration_s or snapshot.duration_s:.1f}s  users={info.users}  "
+        f"generator: cpu max {g.cpu_percent_max:.0f}%, loop lag p99 {fmt_ms(g.loop_lag_p99_ms)} ms"
+    )
+    parts: list[RenderableType] = [head, render_table(snapshot), _percentile_table(snapshot)]
+    if snapshot.errors:
+        parts.append(_errors_table(snapshot))
+    if snapshot.exceptions:
+        parts.append(_exceptions_table(snapshot))
+    if info.workers:
+        parts.append(_workers_table(info))
+    parts.extend(_warnings(info))
+    return Group(*parts)
+
+
+def plain_line(snapshot: StatsSnapshot, info: RunInfo) -> str:
+    """One log line: t, users, current rps, fail/s and percentiles, total failures."""
+    t = snapshot.total
+    p = snapshot.current_percentiles_ms
+    users = snapshot.users if snapshot.history else info.users
+    return (
+        f"t={snapshot.duration_s:.0f}s users={users} rps={t.current_rps:.1f} "
+        f"fail/s={t.current_fail_per_s:.1f} p50={fmt_ms(p['50'])}ms p95={fmt_ms(p['95'])}ms "
+        f"p99={fmt_ms(p['99'])}ms failures={t.failures}"
+    )
+
+
+class ConsoleReporter:
+    """Shows live progress and the final summary on a console.
+
+    Give either a rich `Console` or a text file (default: a Console on stdout).
+    Not thread-safe: call it from the event loop only.
+    """
+
+    def __init__(self, console: Console | None = None, *, file: TextIO | None = None) -> None:
+        self.console = console if console is not None else Console(file=file)
+        self._live: Live | None = None
+        self._warned: set[str] = set()  # plain mode prints each warning once
+
+    def live(self, snapshot: StatsSnapshot, info: RunInfo) -> None:
+        """Show the current state: redraw on a terminal, else one plain line."""
+        if self.console.is_terminal:
+            view = Group(render_table(snapshot), Text(plain_line(snapshot, info)), *_warnings(info))
+            if self._live is None:
+                self._live = Live(view, console=self.console, auto_refresh=False, transient=True)
+                self._live.start()
+            self._live.update(view, refresh=True)
+            return
+        for msg in info.warnings:
+            if msg not in self._warned:
+                self._warned.add(msg)
+                self.console.print(Text(f"WARNING: {msg}", style=_WARN_STYLE), soft_wrap=True)
+        self.console.print(
+            plain_line(snapshot, info), markup=False, highlight=False, soft_wrap=True
+        )
+
+    def summary(self, snapshot: StatsSnapshot, info: RunInfo) -> None:
+        """Stop the live view and print the final summary."""
+        self.close()
+        self.console.print(render_summary(snapshot, info))
+
+    def close(self) -> None:
+        """Stop the live view if one is showing (idempotent)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None

@@ -1,0 +1,59 @@
+"""What a report needs besides the statistics: facts about the run and the generator.
+
+`RunInfo` is filled by the runtime (local runner or master) at the end of a
+run, or at every refresh for live views. Plain frozen dataclasses, no logic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from horde._version import __version__
+
+__all__ = ["GeneratorHealth", "WorkerSummary", "RunInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorHealth:
+    """Was the load generator itself the bottleneck? (whole run, all processes)."""
+
+    cpu_percent_max: float = 0.0
+    loop_lag_p99_ms: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSummary:
+    """One worker of a distributed run, as the master last saw it."""
+
+    id: str
+    host: str
+    state: str
+    users: int
+    requests: int
+    cpu_percent_max: float = 0.0
+    loop_lag_p99_ms: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """Facts about a run; `workers` is empty for a local run."""
+
+    started_at: str = ""
+    """ISO 8601 UTC, e.g. "2025-01-31T12:00:00Z"."""
+    duration_s: float = 0.0
+    users: int = 0
+    """Peak (or target) number of users."""
+    host: str = ""
+    horde_version: str = __version__
+    generator: GeneratorHealth = field(default_factory=GeneratorHealth)
+    workers: list[WorkerSummary] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """Generator warnings, then each worker's, prefixed with its id."""
+        out = list(self.generator.warnings)
+        for w in self.workers:
+            out.extend(f"worker {w.id}: {msg}" for msg in w.warnings)
+        return out
