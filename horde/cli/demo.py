@@ -12,25 +12,36 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from importlib import resources
 from pathlib import Path
 
+from horde.demo.serve import parse_listen_line
+from horde.errors import HordeError
+
 __all__ = ["run_demo", "start_demo_target"]
 
 
-def start_demo_target(timeout: float = 15.0) -> tuple[subprocess.Popen[str], str]:
+def start_demo_target() -> tuple[subprocess.Popen[str], str]:
     """Launch `python -m horde.demo.app --port 0`; return the process and its URL."""
+    errors = tempfile.TemporaryFile(mode="w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "horde.demo.app", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=errors, text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline().strip()  # "listening on 127.0.0.1:PORT"
-    if not line.startswith("listening on "):
+    line = proc.stdout.readline()  # the app's first line names its port
+    proc.stdout.close()
+    try:
+        host, port = parse_listen_line(line)
+    except ValueError:
         proc.kill()
-        raise RuntimeError(f"the demo target did not start (it said {line!r})")
-    return proc, "http://" + line.removeprefix("listening on ")
+        proc.wait()
+        errors.seek(0)
+        raise HordeError(f"the demo target did not start: {errors.read().strip() or line!r}")
+    errors.close()
+    return proc, f"http://{host}:{port}"
 
 
 def _target_total(url: str) -> int | None:
