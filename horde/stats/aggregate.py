@@ -202,6 +202,7 @@ class StatsAggregate:
         self._see(t_s)
         self._flush()
         requests, failures, hist, span = self._window(t_s)
+        bounds = self._bounds()
         total_requests = sum(c.requests for c in self._cum.values())
         total_failures = sum(c.failures for c in self._cum.values())
         row = HistoryRow(
@@ -209,9 +210,9 @@ class StatsAggregate:
             users=int(users),
             rps=sum(requests.values()) / span if span else 0.0,
             fail_per_s=sum(failures.values()) / span if span else 0.0,
-            p50_ms=_ms(percentile_of_counts(hist, 0.50)),
-            p95_ms=_ms(percentile_of_counts(hist, 0.95)),
-            p99_ms=_ms(percentile_of_counts(hist, 0.99)),
+            p50_ms=_ms(percentile_of_counts(hist, 0.50, *bounds, exact_ends=False)),
+            p95_ms=_ms(percentile_of_counts(hist, 0.95, *bounds, exact_ends=False)),
+            p99_ms=_ms(percentile_of_counts(hist, 0.99, *bounds, exact_ends=False)),
             total_requests=total_requests,
             total_failures=total_failures,
         )
@@ -258,7 +259,11 @@ class StatsAggregate:
                 self._exceptions.items(), key=lambda kv: (-kv[1].count, kv[0])
             )
         ]
-        current = {k: _ms(percentile_of_counts(w_hist, q)) for k, q in PERCENTILE_QUANTILES.items()}
+        bounds = self._bounds()
+        current = {
+            k: _ms(percentile_of_counts(w_hist, q, *bounds, exact_ends=False))
+            for k, q in PERCENTILE_QUANTILES.items()
+        }
         return StatsSnapshot(
             endpoints=endpoints,
             total=total,
@@ -274,6 +279,17 @@ class StatsAggregate:
         return sum(c.requests for c in self._cum.values())
 
     # --- internals ---------------------------------------------------------
+
+    def _bounds(self) -> tuple[float | None, float | None]:
+        """Exact min and max over the whole run: valid bounds for any window of it.
+
+        Window histograms carry no exact extremes; clamping to these keeps a
+        window percentile from reporting a bucket midpoint beyond the real max.
+        """
+        active = [c for c in self._cum.values() if c.requests]
+        if not active:
+            return None, None
+        return float(min(c.min_us for c in active)), float(max(c.max_us for c in active))
 
     def _see(self, t_s: int) -> None:
         self._t0 = t_s if self._t0 is None else min(self._t0, t_s)

@@ -114,21 +114,28 @@ def rank_for(q: float, count: int) -> int:
 
 
 def percentile_of_counts(
-    counts: IntArray, q: float, lo: float | None = None, hi: float | None = None
+    counts: IntArray,
+    q: float,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    exact_ends: bool = True,
 ) -> float:
     """Percentile `q` (µs) of a dense count array; 0.0 when it is empty.
 
-    `lo`/`hi` are the exact min and max when known: the result is clamped to
-    them and returned exactly for q = 0 and for the top rank.
+    `lo`/`hi` bound the values (the result is clamped to them). With
+    `exact_ends` they are the exact min and max of these very counts and are
+    returned as such for q = 0 and for the top rank; pass False when they are
+    only bounds (e.g. the whole run's extremes for a window of it).
     """
     cum = np.cumsum(counts)
     total = int(cum[-1]) if cum.size else 0
     if total == 0:
         return 0.0
-    if q == 0.0 and lo is not None:
+    if exact_ends and q == 0.0 and lo is not None:
         return float(lo)
     rank = rank_for(q, total)
-    if rank >= total and hi is not None:
+    if exact_ends and rank >= total and hi is not None:
         return float(hi)
     idx = int(np.searchsorted(cum, rank, side="left"))
     value = float(bucket_mid(idx))

@@ -1,0 +1,69 @@
+"""Console rendering: endpoints, percentiles, errors, warnings and workers show up."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from horde.report import ConsoleReporter, RunInfo, plain_line, render_summary, render_table
+from horde.stats import StatsSnapshot
+
+
+def _console(terminal: bool = False) -> tuple[Console, io.StringIO]:
+    buf = io.StringIO()
+    return Console(file=buf, width=200, force_terminal=terminal, color_system=None), buf
+
+
+def test_table_lists_endpoints_and_aggregate(snapshot: StatsSnapshot) -> None:
+    console, buf = _console()
+    console.print(render_table(snapshot))
+    out = buf.getvalue()
+    for text in ("/home", "/login", "Aggregated", "POST", "Current RPS"):
+        assert text in out
+    home = next(line for line in out.splitlines() if "/home" in line)
+    assert " 10 " in home and " 1 " in home  # requests, failures
+
+
+def test_summary_has_every_section(snapshot: StatsSnapshot, info: RunInfo) -> None:
+    console, buf = _console()
+    console.print(render_summary(snapshot, info))
+    out = buf.getvalue()
+    expected = ["99.99%", "HTTP 500", "ValueError: bad token", "_boom", "node-b"]
+    expected += ["WARNING: generator CPU above 90%", "WARNING: worker w2: loop lag high"]
+    for text in expected:
+        assert text in out, text
+
+
+def test_summary_without_workers_or_failures() -> None:
+    console, buf = _console()
+    console.print(render_summary(StatsSnapshot(), RunInfo()))
+    out = buf.getvalue()
+    assert "Aggregated" in out and "Workers" not in out and "Failures" not in out
+
+
+def test_plain_mode_prints_lines_and_warnings_once(snapshot: StatsSnapshot, info: RunInfo) -> None:
+    console, buf = _console(terminal=False)
+    reporter = ConsoleReporter(console)
+    reporter.live(snapshot, info)
+    reporter.live(snapshot, info)
+    lines = buf.getvalue().splitlines()
+    assert lines.count(plain_line(snapshot, info)) == 2
+    assert sum("generator CPU above 90%" in ln for ln in lines) == 1
+    line = plain_line(snapshot, info)
+    assert line.startswith("t=2s users=10 rps=6.0 fail/s=0.5 p50=")
+    assert line.endswith("failures=1")
+    reporter.summary(snapshot, info)
+    assert "Response time percentiles" in buf.getvalue()
+
+
+def test_terminal_mode_redraws_table(snapshot: StatsSnapshot, info: RunInfo) -> None:
+    console, buf = _console(terminal=True)
+    reporter = ConsoleReporter(console)
+    reporter.live(snapshot, info)
+    reporter.live(snapshot, info)
+    reporter.summary(snapshot, info)
+    out = buf.getvalue()
+    assert "/home" in out and "WARNING: generator CPU above 90%" in out
+    assert "Response time percentiles" in out
+    reporter.close()  # idempotent
