@@ -357,16 +357,20 @@ class HttpSession:
             if location is None:
                 break
             if len(history) >= self.max_redirects:
-                hop.error = RequestError(
+                done = hop.t_done
+                hop = _Hop(None, RequestError(
                     f"TooManyRedirects: more than {self.max_redirects} redirects"
-                )
+                ), hop.t_start)
+                hop.t_done = done
                 break
             history.append(self._response(current_method, url, hop, None, None))
             next_url = urljoin(url, location)
             try:
                 new_origin, target, _ = resolve(next_url, None, self._origins)
             except ValueError as exc:
-                hop = _Hop(None, RequestError(f"InvalidURL: {exc}"), hop.t_done)
+                done = hop.t_done
+                hop = _Hop(None, RequestError(f"InvalidURL: {exc}"), hop.t_start)
+                hop.t_done = done
                 break
             if hop.status == 303 or (hop.status in (301, 302) and current_method != "HEAD"):
                 if current_method != "HEAD":

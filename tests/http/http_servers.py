@@ -150,7 +150,7 @@ class GoodServer:
             return web.Response(status=403)
         response = web.HTTPFound("/private")
         response.set_cookie("session", "s3cret", path="/")
-        return response  # type: ignore[return-value]
+        raise response
 
     async def _private(self, request: web.Request) -> web.Response:
         if request.cookies.get("session") != "s3cret":
