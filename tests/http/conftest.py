@@ -11,7 +11,6 @@ from typing import Any, NamedTuple
 
 import pytest
 import uvloop
-
 from http_servers import BrokenServer, GoodServer
 
 

@@ -18,7 +18,9 @@ def test_host_only_cookie_and_path_scoping() -> None:
 
 def test_domain_cookie_matches_subdomains_and_foreign_domain_rejected() -> None:
     jar = CookieJar()
-    jar.extract([b"d=1; Domain=.example.test", b"evil=1; Domain=bank.test"], "www.example.test", "/")
+    jar.extract(
+        [b"d=1; Domain=.example.test", b"evil=1; Domain=bank.test"], "www.example.test", "/"
+    )
     assert jar.header("api.example.test", "/", False) == "d=1"
     assert "evil" not in jar
 

@@ -40,7 +40,9 @@ def test_body_gets_content_length_and_post_without_body_gets_zero() -> None:
 
 
 def test_merge_headers_overrides_case_insensitively_and_removes() -> None:
-    merged = merge_headers([("User-Agent", "a"), ("Accept", "*/*")], {"user-agent": "b", "Accept": None})
+    merged = merge_headers(
+        [("User-Agent", "a"), ("Accept", "*/*")], {"user-agent": "b", "Accept": None}
+    )
     assert merged == [("user-agent", "b")]
 
 

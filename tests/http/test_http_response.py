@@ -177,13 +177,17 @@ def test_unknown_encoding_left_alone() -> None:
 
 
 def test_interim_100_continue_is_skipped() -> None:
-    p = parse(b"HTTP/1.1 100 Continue\r\nX-I: 1\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    p = parse(
+        b"HTTP/1.1 100 Continue\r\nX-I: 1\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+    )
     assert p.status_code == 200 and p.body == b"ok" and p.headers == [(b"Content-Length", b"2")]
 
 
 def test_set_cookie_headers_collected() -> None:
     p = parse(
-        b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2; Path=/\r\nContent-Length: 0\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nset-cookie: b=2; Path=/\r\n"
+        b"Content-Length: 0\r\n\r\n"
     )
     assert p.set_cookies == [b"a=1", b"b=2; Path=/"]
 
