@@ -94,6 +94,8 @@ def test_window_and_history_with_explicit_seconds() -> None:
     assert rows[9].rps == 100 and rows[14].p99_ms == pytest.approx(1.0, rel=0.01)
     assert rows[19].rps == pytest.approx((5 * 100 + 5 * 300) / 10)
     assert rows[24].rps == 300 and rows[24].p50_ms == pytest.approx(10.0, rel=0.01)
+    # window percentiles never exceed the run's exact max (bucket midpoint is 10.0475 ms)
+    assert rows[24].p99_ms == 10.0
     assert rows[24].total_requests == 15 * 100 + 10 * 300
     assert rows[24].users == 24
     snap = agg.snapshot(25.0)
