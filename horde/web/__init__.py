@@ -1,1 +1,13 @@
-"""See docs/dev/contracts.md and shared DESIGN.md for this package's place."""
+"""The web UI and its JSON API, served in the runner's own event loop (aiohttp.web).
+
+Talks to a `horde.runtime.control.Controller` only (a local run or a master).
+See docs/web-ui.md for the pages, the API and the downloads.
+
+Entry point: `start_web(controller, host, port, auth, defaults) -> WebServer`.
+"""
+
+from __future__ import annotations
+
+from horde.web.server import DEFAULT_WEB_PORT, WebDefaults, WebServer, build_app, start_web
+
+__all__ = ["DEFAULT_WEB_PORT", "WebDefaults", "WebServer", "build_app", "start_web"]

@@ -1,0 +1,130 @@
+"""The JSON API under `/api/`: read the state, start, change, stop, reset.
+
+Every handler talks to the `Controller` protocol only. Input is checked by
+`horde.web.inputs` before anything reaches the controller, so a bad request
+(a 400 with `{"error": "..."}`) leaves the running test exactly as it was.
+Errors horde reports in plain words (`HordeError`) become 400 too; a 409 says
+the action does not fit the run's state (e.g. `update` with no test running).
+
+After each action the live view is nudged, so open pages see the change at
+once instead of at the next tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from horde.errors import HordeError
+from horde.runtime.control import Controller
+from horde.web.inputs import BadInput, parse_start, parse_update
+from horde.web.payload import history_payload, state_payload
+
+__all__ = ["Api", "encode_json", "error_response"]
+
+log = logging.getLogger(__name__)
+
+RUNNING = ("spawning", "running")
+
+
+def encode_json(data: Any) -> str:
+    """Compact JSON text (msgspec is several times faster than json for the state)."""
+    return msgspec.json.encode(data).decode()
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    return web.Response(text=encode_json(data), status=status, content_type="application/json")
+
+
+def error_response(message: str, status: int = 400) -> web.Response:
+    return json_response({"error": message}, status=status)
+
+
+async def _body(request: web.Request) -> Any:
+    text = await request.text()
+    if not text.strip():
+        raise BadInput("the request body must be a JSON object (it was empty)")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise BadInput(f"the request body is not valid JSON: {exc}") from exc
+
+
+class Api:
+    """Handlers bound to one controller; `nudge` is called after every action."""
+
+    def __init__(self, controller: Controller, nudge: Callable[[], None]) -> None:
+        self.controller = controller
+        self._nudge = nudge
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/api/state", self.get_state)
+        app.router.add_get("/api/history", self.get_history)
+        app.router.add_post("/api/start", self.post_start)
+        app.router.add_post("/api/update", self.post_update)
+        app.router.add_post("/api/stop", self.post_stop)
+        app.router.add_post("/api/reset", self.post_reset)
+
+    def state_text(self) -> str:
+        return encode_json(state_payload(self.controller))
+
+    async def get_state(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.state_text(), content_type="application/json")
+
+    async def get_history(self, request: web.Request) -> web.Response:
+        return json_response(history_payload(self.controller.snapshot()))
+
+    async def post_start(self, request: web.Request) -> web.Response:
+        try:
+            wanted = parse_start(await _body(request))
+        except BadInput as exc:
+            return error_response(str(exc))
+        ctl = self.controller
+        if ctl.state == "stopping":
+            return error_response("the test is stopping; start again once it has stopped", 409)
+        if ctl.state == "stopped":
+            # A new test: its figures must not mix with the previous one's.
+            ctl.reset_stats()
+        try:
+            await ctl.start(wanted.users, wanted.spawn_rate, host=wanted.host,
+                            run_time=wanted.run_time)
+        except HordeError as exc:
+            return error_response(str(exc))
+        self._nudge()
+        return json_response(self._brief())
+
+    async def post_update(self, request: web.Request) -> web.Response:
+        try:
+            wanted = parse_update(await _body(request))
+        except BadInput as exc:
+            return error_response(str(exc))
+        if self.controller.state not in RUNNING:
+            return error_response(
+                f"no test is running (state {self.controller.state}); start one first", 409
+            )
+        try:
+            self.controller.update(wanted.users, wanted.spawn_rate)
+        except HordeError as exc:
+            return error_response(str(exc))
+        self._nudge()
+        return json_response(self._brief())
+
+    async def post_stop(self, request: web.Request) -> web.Response:
+        self.controller.request_stop()
+        self._nudge()
+        return json_response(self._brief())
+
+    async def post_reset(self, request: web.Request) -> web.Response:
+        self.controller.reset_stats()
+        self._nudge()
+        return json_response(self._brief())
+
+    def _brief(self) -> dict[str, Any]:
+        ctl = self.controller
+        return {"state": ctl.state, "target_users": ctl.target_users,
+                "spawn_rate": ctl.spawn_rate}

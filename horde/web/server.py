@@ -1,0 +1,146 @@
+"""Starting and stopping the web UI in the runner's own event loop.
+
+    server = await start_web(controller, "127.0.0.1", 8089, auth=None, defaults=WebDefaults())
+    print(server.url)
+    ...
+    await server.close()
+
+The app serves the page (`/`, `/static/...`), the JSON API (`/api/...`), the
+downloads (`/download/...`) and the live push (`/ws`), all reading one
+`Controller`. Nothing in it blocks the loop: every handler reads in-memory
+figures or renders a report from a snapshot.
+
+Invariants: the server listens only where it is told (`host`, `port`; port 0
+picks a free port and `url` shows the real one); with `auth`, every route,
+the WebSocket and the assets included, needs the credentials; `close()`
+closes open pages' sockets, then the listener, and is idempotent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from horde.errors import UsageError
+from horde.runtime.control import Controller
+from horde.web.api import Api, encode_json
+from horde.web.assets import Assets
+from horde.web.auth import basic_auth_middleware
+from horde.web.downloads import Downloads
+from horde.web.payload import state_payload
+from horde.web.push import LiveHub
+
+__all__ = ["WebDefaults", "WebServer", "start_web", "build_app", "DEFAULT_WEB_PORT"]
+
+DEFAULT_WEB_PORT = 8089
+
+
+@dataclass(frozen=True)
+class WebDefaults:
+    """What the start form shows first.
+
+    A field left None was not given on the command line: the form then shows
+    the UI's own default (1 user, 1 user/s, the script's host, no run time).
+    """
+
+    users: int | None = None
+    spawn_rate: float | None = None
+    host: str | None = None
+    run_time: float | None = None
+    """Seconds."""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "users": self.users,
+            "spawn_rate": self.spawn_rate,
+            "host": self.host,
+            "run_time": self.run_time,
+        }
+
+
+def build_app(
+    controller: Controller,
+    defaults: WebDefaults,
+    auth: tuple[str, str] | None = None,
+) -> tuple[web.Application, LiveHub]:
+    """The aiohttp application and its live hub (not yet started)."""
+    middlewares = [basic_auth_middleware(*auth)] if auth is not None else []
+    app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
+    hub = LiveHub(lambda: encode_json(state_payload(controller)))
+    api = Api(controller, nudge=hub.nudge)
+    api.add_routes(app)
+    Assets().add_routes(app)
+    Downloads(controller).add_routes(app)
+    defaults_text = encode_json(defaults.as_json())
+
+    async def get_defaults(request: web.Request) -> web.Response:
+        return web.Response(text=defaults_text, content_type="application/json")
+
+    app.router.add_get("/api/defaults", get_defaults)
+    app.router.add_get("/ws", hub.handle)
+    return app, hub
+
+
+def _display_host(host: str) -> str:
+    """The host part of a URL a person can open: wildcards become loopback."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]"
+    except ValueError:
+        pass  # a host name
+    return host
+
+
+class WebServer:
+    """A running web UI; see `start_web`."""
+
+    def __init__(self, runner: web.AppRunner, hub: LiveHub, host: str, port: int) -> None:
+        self._runner = runner
+        self.hub = hub
+        self.host = host
+        self.port = port
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        """e.g. ``http://127.0.0.1:8089`` (no trailing slash), with the real port."""
+        return f"http://{_display_host(self.host)}:{self.port}"
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.hub.close()
+        await self._runner.cleanup()
+
+
+async def start_web(
+    controller: Controller,
+    host: str,
+    port: int,
+    auth: tuple[str, str] | None,
+    defaults: WebDefaults,
+) -> WebServer:
+    """Serve the UI for `controller` on host:port in the running loop.
+
+    Raises `UsageError` when the address cannot be bound (in use, not local).
+    """
+    app, hub = build_app(controller, defaults, auth)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host or None, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise UsageError(f"the web UI cannot listen on {host or '*'}:{port}: {exc}") from exc
+    addresses = runner.addresses
+    real_port = int(addresses[0][1]) if addresses else port
+    hub.start()
+    return WebServer(runner, hub, host, real_port)
