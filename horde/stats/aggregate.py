@@ -32,9 +32,11 @@ from horde.stats.histogram import (
     IntArray,
     check_arrays,
     percentile_of_counts,
+    percentiles_of_counts,
 )
 from horde.stats.snapshot import (
-    PERCENTILE_QUANTILES,
+    PERCENTILE_FRACTIONS,
+    PERCENTILE_KEYS,
     EndpointSummary,
     ErrorSummary,
     ExceptionSummary,
@@ -127,6 +129,10 @@ class _Queue:
 
 def _ms(us: float) -> float:
     return us / 1000.0
+
+
+def _pct_ms(values_us: list[float]) -> dict[str, float]:
+    return {k: v / 1000.0 for k, v in zip(PERCENTILE_KEYS, values_us, strict=True)}
 
 
 class StatsAggregate:
@@ -260,10 +266,9 @@ class StatsAggregate:
             )
         ]
         bounds = self._bounds()
-        current = {
-            k: _ms(percentile_of_counts(w_hist, q, *bounds, exact_ends=False))
-            for k, q in PERCENTILE_QUANTILES.items()
-        }
+        current = _pct_ms(
+            percentiles_of_counts(w_hist, PERCENTILE_FRACTIONS, *bounds, exact_ends=False)
+        )
         return StatsSnapshot(
             endpoints=endpoints,
             total=total,
@@ -370,10 +375,8 @@ class StatsAggregate:
         n = cum.requests
         ttfb_n = int(ttfb.sum())
         lo, hi = (cum.min_us, cum.max_us) if n else (None, None)
-        pct = {
-            k: _ms(percentile_of_counts(hist, q, lo, hi)) for k, q in PERCENTILE_QUANTILES.items()
-        }
-        tpct = {k: _ms(percentile_of_counts(ttfb, q)) for k, q in PERCENTILE_QUANTILES.items()}
+        pct = _pct_ms(percentiles_of_counts(hist, PERCENTILE_FRACTIONS, lo, hi))
+        tpct = _pct_ms(percentiles_of_counts(ttfb, PERCENTILE_FRACTIONS))
         return EndpointSummary(
             method=key[0],
             name=key[1],

@@ -30,6 +30,7 @@ clamped to [min, max]; q = 0 gives min and q = 1 gives max exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "bucket_mid",
     "rank_for",
     "percentile_of_counts",
+    "percentiles_of_counts",
     "check_arrays",
     "as_int_array",
     "IntArray",
@@ -104,13 +106,14 @@ def bucket_mid(idx: npt.ArrayLike) -> npt.NDArray[np.float64]:
     return mid
 
 
-def rank_for(q: float, count: int) -> int:
+def rank_for(q: float | Fraction, count: int) -> int:
     """ceil(q * count) computed exactly (0.07 * 100 is 7, not 8), at least 1."""
-    if not 0.0 <= q <= 1.0:
+    if not 0 <= q <= 1:
         raise ValueError(f"percentile q must be in [0, 1], got {q!r}")
     # Fraction(repr(q)) is the decimal the caller wrote, so float noise in
     # q * count cannot push the rank past an integer.
-    return max(1, math.ceil(Fraction(repr(float(q))) * count))
+    exact = q if isinstance(q, Fraction) else Fraction(repr(float(q)))
+    return max(1, math.ceil(exact * count))
 
 
 def percentile_of_counts(
@@ -144,6 +147,33 @@ def percentile_of_counts(
     if hi is not None:
         value = min(value, float(hi))
     return value
+
+
+def percentiles_of_counts(
+    counts: IntArray,
+    qs: Sequence[float | Fraction],
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    exact_ends: bool = True,
+) -> list[float]:
+    """`percentile_of_counts` for several q at once (one cumulative sum, one search)."""
+    cum = np.cumsum(counts)
+    total = int(cum[-1]) if cum.size else 0
+    if total == 0:
+        return [0.0] * len(qs)
+    ranks = np.asarray([rank_for(q, total) for q in qs], dtype=np.int64)
+    values = bucket_mid(np.searchsorted(cum, ranks, side="left"))
+    if lo is not None or hi is not None:
+        values = np.clip(values, lo, hi)
+    out: list[float] = values.tolist()
+    if exact_ends:
+        for i, (q, rank) in enumerate(zip(qs, ranks.tolist(), strict=True)):
+            if q == 0 and lo is not None:
+                out[i] = float(lo)
+            elif rank >= total and hi is not None:
+                out[i] = float(hi)
+    return out
 
 
 def as_int_array(buf: list[int]) -> IntArray:

@@ -18,10 +18,12 @@ Invariants:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 __all__ = [
     "PERCENTILE_KEYS",
     "PERCENTILE_QUANTILES",
+    "PERCENTILE_FRACTIONS",
     "EndpointSummary",
     "ErrorSummary",
     "ExceptionSummary",
@@ -35,8 +37,13 @@ PERCENTILE_KEYS: tuple[str, ...] = (
 )  # fmt: skip
 """Keys of every `percentiles_ms` dict, in display order."""
 
-PERCENTILE_QUANTILES: dict[str, float] = {k: float(k) / 100.0 for k in PERCENTILE_KEYS}
-"""Key -> q in [0, 1]."""
+PERCENTILE_FRACTIONS: tuple[Fraction, ...] = tuple(Fraction(k) / 100 for k in PERCENTILE_KEYS)
+"""The quantiles as exact fractions (ranks without float noise), in key order."""
+
+PERCENTILE_QUANTILES: dict[str, float] = {
+    k: float(f) for k, f in zip(PERCENTILE_KEYS, PERCENTILE_FRACTIONS, strict=True)
+}
+"""Key -> q in [0, 1] ("99.9" -> 0.999, not float("99.9") / 100 = 0.9990000000000001)."""
 
 
 def zero_percentiles() -> dict[str, float]:

@@ -184,3 +184,20 @@ def test_empty_histogram() -> None:
     assert h.count == 0
     h.record(9)  # record still works after reset (bound to the same buffer)
     assert h.count == 1 and h.percentile(0.5) == 9
+
+
+def test_batch_percentiles_match_single() -> None:
+    from horde.stats.histogram import percentile_of_counts, percentiles_of_counts
+    from horde.stats.snapshot import PERCENTILE_FRACTIONS, PERCENTILE_QUANTILES
+
+    rng = np.random.default_rng(5)
+    h = filled(rng.integers(0, 10**6, 3_001))
+    counts = h.dense_counts()
+    for ends in (True, False):
+        batch = percentiles_of_counts(counts, PERCENTILE_FRACTIONS, h.min, h.max, exact_ends=ends)
+        single = [
+            percentile_of_counts(counts, q, h.min, h.max, exact_ends=ends)
+            for q in PERCENTILE_QUANTILES.values()
+        ]
+        assert batch == single
+    assert PERCENTILE_QUANTILES["99.9"] == 0.999
