@@ -22,9 +22,12 @@ LAYERS: dict[str, int] = {
     "user": 2, "report": 2,
     "runtime": 3,
     "web": 4,
-    "cli": 5,
-    "demo": 6,  # the demo target and its bundled script, which imports `horde` itself
+    "cli": 5, "demo": 5,
 }
+
+# Bundled test scripts are loaded as scripts, like a user's, and import the
+# public `horde` package; they are not part of the layered code.
+SCRIPTS = {PACKAGE / "demo" / "hordefile.py"}
 
 
 def _layer_of(module: str) -> int | None:
@@ -63,6 +66,8 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> list[tuple[int, st
 def _violations() -> list[str]:
     problems = []
     for path in sorted(PACKAGE.rglob("*.py")):
+        if path in SCRIPTS:
+            continue
         module = _module_name(path)
         own = _layer_of(module)
         assert own is not None, f"{module} is in no layer: add it to LAYERS"
