@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -63,14 +64,19 @@ def write_result_files(config: Config, runner: LocalRunner, console: Console) ->
 
 async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     loop = asyncio.get_running_loop()
-    console = Console(file=sys.stdout)
+    # Off a terminal (CI logs, files) rich would assume 80 columns and cut the
+    # tables; a log line has room for the whole table.
+    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 180)
     reporter = ConsoleReporter(console)
     events = build_events(scripts)
     runner: LocalRunner | None = None
 
     def on_second(second: int, health: HealthSample) -> None:
         if not config.only_summary and runner is not None and (second + 1) % LIVE_EVERY_S == 0:
-            reporter.live(runner.snapshot(), runner.info(), health.warnings())
+            info = runner.info()
+            # Live, the warning is about this very second, not the whole run.
+            live_info = replace(info, generator=replace(info.generator, warnings=health.warnings()))
+            reporter.live(runner.snapshot(), live_info)
 
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
     try:

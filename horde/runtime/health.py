@@ -26,10 +26,12 @@ __all__ = [
     "CPU_LIMIT_PERCENT",
     "LAG_LIMIT_MS",
     "PROBE_INTERVAL",
+    "SUSTAINED_S",
 ]
 
 CPU_LIMIT_PERCENT = 90.0
 LAG_LIMIT_MS = 10.0
+SUSTAINED_S = 2  # a summary warns only about conditions that lasted this long
 PROBE_INTERVAL = 0.02  # 50 probes a second: enough for a p99, negligible cost
 
 
@@ -38,6 +40,11 @@ def _p99(values: list[float]) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def _streak_seconds(streak: int) -> int:
+    """Seconds to add to a warning count for a streak of bad seconds of this length."""
+    return 0 if streak < SUSTAINED_S else (SUSTAINED_S if streak == SUSTAINED_S else 1)
 
 
 @dataclass(frozen=True)
@@ -80,12 +87,18 @@ class HealthSummary:
     lag_exceeded_s: int = 0
     seconds: int = 0
     _lags: Histogram = field(default_factory=Histogram, repr=False)
+    _cpu_streak: int = field(default=0, repr=False)
+    _lag_streak: int = field(default=0, repr=False)
 
     def add(self, sample: HealthSample, lags_ms: list[float]) -> None:
         self.seconds += 1
         self.cpu_percent_max = max(self.cpu_percent_max, sample.cpu_percent)
-        self.cpu_saturated_s += sample.cpu_saturated
-        self.lag_exceeded_s += sample.loop_lagging
+        self._cpu_streak = self._cpu_streak + 1 if sample.cpu_saturated else 0
+        self._lag_streak = self._lag_streak + 1 if sample.loop_lagging else 0
+        # One bad second (a start-up spike, a GC pause) is noise; two in a row
+        # is the generator distorting results, and all of the streak counts.
+        self.cpu_saturated_s += _streak_seconds(self._cpu_streak)
+        self.lag_exceeded_s += _streak_seconds(self._lag_streak)
         # A histogram keeps the run's p99 exact to 1% in bounded memory.
         for lag in lags_ms:
             self._lags.record(int(lag * 1000.0))
