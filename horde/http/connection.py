@@ -86,6 +86,8 @@ class Connection(asyncio.Protocol):
         self.parser = ResponseParser()
         self.waiter: asyncio.Future[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0  # perf_counter_ns when self.timer fires
+        self.deadline = 0  # perf_counter_ns by which the current response must be complete
         self.timeout = 0.0
         self.error: RequestError | None = None
         self.closed = False
@@ -113,10 +115,19 @@ class Connection(asyncio.Protocol):
         waiter = self.loop.create_future()
         self.waiter = waiter
         self.timeout = timeout
-        self.timer = self.loop.call_later(timeout, self._on_timeout)
-        self.t_start = perf_counter_ns()
-        assert self.transport is not None
-        self.transport.write(data)
+        now = perf_counter_ns()
+        deadline = self.deadline = now + int(timeout * 1e9)
+        # One timer per connection, not per request: it stays armed across
+        # requests and re-arms itself for the current deadline when it fires
+        # (see _on_timer). Only a deadline earlier than the armed one re-arms now.
+        timer = self.timer
+        if timer is None or self.timer_at > deadline:
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_later(timeout, self._on_timer)
+            self.timer_at = deadline
+        self.t_start = now
+        self.transport.write(data)  # type: ignore[union-attr]
         return waiter
 
     def abort(self) -> None:
@@ -128,6 +139,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._cancel_timer()
         if self.transport is not None:
             self.transport.close()
 
@@ -166,6 +178,7 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._cancel_timer()
         if self.waiter is not None:
             if exc is None:
                 try:
@@ -182,10 +195,23 @@ class Connection(asyncio.Protocol):
 
     # --- internals -----------------------------------------------------------
 
-    def _on_timeout(self) -> None:
+    def _on_timer(self) -> None:
         self.timer = None
-        if self.waiter is not None:
+        if self.waiter is None or self.closed:
+            return  # idle: the next send arms a new timer
+        now = perf_counter_ns()
+        if now >= self.deadline:
             self._fail(ReadTimeout(f"ReadTimeout: no response within {self.timeout:g} s"))
+        else:
+            # Armed for an earlier request: wait for what is left of this one's time.
+            self.timer = self.loop.call_later((self.deadline - now) / 1e9, self._on_timer)
+            self.timer_at = self.deadline
+
+    def _cancel_timer(self) -> None:
+        timer = self.timer
+        if timer is not None:
+            timer.cancel()
+            self.timer = None
 
     def _fail(self, exc: RequestError) -> None:
         self.closed = True
@@ -201,10 +227,6 @@ class Connection(asyncio.Protocol):
         if exc is not None:
             self.error = exc
             self.t_done = perf_counter_ns()
-        timer = self.timer
-        if timer is not None:
-            timer.cancel()
-            self.timer = None
         if not waiter.done():
             waiter.set_result(None)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import HTTPStatusError, RequestError
 from .cookies import parse_set_cookie
+from .response import split_head
 
 __all__ = ["Headers", "Request", "Response"]
 
@@ -101,8 +102,7 @@ class Response:
 
     __slots__ = (
         "status_code",
-        "_reason",
-        "_raw_headers",
+        "_raw_head",
         "_headers",
         "content",
         "url",
@@ -120,8 +120,7 @@ class Response:
     def __init__(
         self,
         status_code: int,
-        reason: bytes,
-        raw_headers: list[tuple[bytes, bytes]],
+        raw_head: bytes,
         content: bytes,
         url: str,
         latency_us: int,
@@ -133,8 +132,7 @@ class Response:
         request_body: bytes | None = None,
     ) -> None:
         self.status_code = status_code
-        self._reason = reason
-        self._raw_headers = raw_headers
+        self._raw_head = raw_head  # status line + header lines, split on first use
         self._headers: Headers | None = None
         self.content = content
         self.url = url
@@ -152,13 +150,14 @@ class Response:
 
     @property
     def reason(self) -> str:
-        return self._reason.decode("latin-1")
+        return split_head(self._raw_head)[0].decode("latin-1") if self._raw_head else ""
 
     @property
     def headers(self) -> Headers:
         headers = self._headers
         if headers is None:
-            headers = self._headers = Headers.from_raw(self._raw_headers)
+            fields = split_head(self._raw_head)[1] if self._raw_head else []
+            headers = self._headers = Headers.from_raw(fields)
         return headers
 
     @property

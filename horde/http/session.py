@@ -51,6 +51,7 @@ from .request import (
     header_block,
     merge_headers,
 )
+from .response import header_values
 from .tls import client_context
 
 __all__ = ["HttpSession"]
@@ -62,14 +63,13 @@ _URL_CACHE_SIZE = 256
 class _Hop:
     """The outcome of one request/response exchange (one redirect hop)."""
 
-    __slots__ = ("status", "reason", "headers", "body", "set_cookies", "t_start", "t_first",
-                 "t_done", "error")
+    __slots__ = ("status", "raw_head", "body", "set_cookies", "t_start", "t_first", "t_done",
+                 "error")
 
     def __init__(self, conn: Connection | None, error: RequestError | None, t0: int = 0) -> None:
         if conn is None:
             self.status = 0
-            self.reason = b""
-            self.headers: list[tuple[bytes, bytes]] = []
+            self.raw_head = b""
             self.body = b""
             self.set_cookies: list[bytes] | None = None
             self.t_start = self.t_done = t0
@@ -81,14 +81,12 @@ class _Hop:
             self.t_done = conn.t_done
             if error is None:
                 self.status = parser.status_code
-                self.reason = parser.reason
-                self.headers = parser.headers
+                self.raw_head = parser.raw_head
                 self.body = parser.body
                 self.set_cookies = parser.set_cookies
             else:
                 self.status = 0
-                self.reason = b""
-                self.headers = []
+                self.raw_head = b""
                 self.body = b""
                 self.set_cookies = None
         self.error = error
@@ -353,7 +351,7 @@ class HttpSession:
         current_method = method
         sent_headers: list[tuple[str, str]] | None = None
         while hop.error is None and hop.status in _REDIRECTS:
-            location = _location(hop.headers)
+            location = _location(hop.raw_head)
             if location is None:
                 break
             if len(history) >= self.max_redirects:
@@ -407,7 +405,7 @@ class HttpSession:
         cls: type[Response] = Response,
     ) -> Response:
         return cls(
-            hop.status, hop.reason, hop.headers, hop.body, url,
+            hop.status, hop.raw_head, hop.body, url,
             (hop.t_done - hop.t_start) // 1000,
             (hop.t_first - hop.t_start) // 1000 if hop.t_first else 0,
             hop.error, method, hop.set_cookies, sent_headers, body,
@@ -460,8 +458,6 @@ def _items(headers: HeadersArg) -> list[tuple[str, str | None]]:
     return list(headers.items() if isinstance(headers, Mapping) else headers)
 
 
-def _location(headers: list[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if len(name) == 8 and name.lower() == b"location":
-            return value.decode("latin-1")
-    return None
+def _location(raw_head: bytes) -> str | None:
+    values = header_values(raw_head, b"location")
+    return values[0].decode("latin-1") if values else None
