@@ -11,11 +11,11 @@ Control flow, as in Locust except where noted:
 * `StopUser` (raised by a task, by `environment.wait` once stopping begins, or
   by the HTTP client once the gate is closed) leaves every loop; each TaskSet
   on the way out runs its `on_stop`, then the user runs its own;
-* `RescheduleTask`: the next task is picked at once, without a wait (Locust
-  waits first);
+* `RescheduleTask`: the next task is picked at once, after `wait(0)` rather
+  than the wait time (Locust waits the full wait time);
 * `InterruptTaskSet` inside a TaskSet: its `on_stop` runs and control returns
-  to the parent, which picks its next task at once (`reschedule=True`) or
-  after its wait; raised by a task of the User itself it is a script error,
+  to the parent, which picks its next task at once (`reschedule=True`,
+  `wait(0)`) or after its wait; raised by a task of the User itself it is a script error,
   recorded like any other;
 * any other exception from a task is passed to
   `environment.record_exception(where, exc)` and the loop goes on after the
@@ -114,15 +114,16 @@ async def drive(user: LoopUser, owner: Any, table: TaskTable, *, in_taskset: boo
         entry = pick()
         user._horde_task_start = clock()
         kind = entry.kind
+        at_once = False
         try:
             if kind == ASYNC:
                 await entry.fn(owner)
             elif kind == SYNC:
                 await user._horde_sync(entry.fn, owner)
-            elif kind == TASKSET and await run_nested(user, owner, entry.fn, entry.tags):
-                continue
+            elif kind == TASKSET:
+                at_once = await run_nested(user, owner, entry.fn, entry.tags)
         except RescheduleTask:
-            continue
+            at_once = True
         except InterruptTaskSet:
             if in_taskset:
                 raise
@@ -131,4 +132,7 @@ async def drive(user: LoopUser, owner: Any, table: TaskTable, *, in_taskset: boo
             raise
         except Exception as exc:  # noqa: BLE001 - reported, and the user goes on
             record_exception(entry.where, exc)
-        await wait(wait_time())
+        # "At once" is still a wait of 0: it yields to the loop and notices
+        # stopping, so a task that always reschedules can neither hog the
+        # process nor outlive the test.
+        await wait(0.0 if at_once else wait_time())

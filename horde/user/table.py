@@ -7,9 +7,10 @@ per class — which tasks survive the filter, whether each callable is `def` or
 `async def`, where an exception is reported — is decided once, never per call.
 
 Tag semantics follow Locust: a task's tags are its own plus those of every
-enclosing TaskSet; with `tags` set, a task runs only if it has one of them;
-with `exclude_tags` set, never if it has one of those; a TaskSet left without
-tasks is dropped, and a holder left without tasks has none (`has_tasks`).
+enclosing TaskSet (and of its User class, if tagged); with `tags` set, a task
+runs only if it has one of them; with `exclude_tags` set, never if it has one
+of those; a TaskSet left without tasks is dropped, and a holder left without
+tasks has none (`has_tasks`).
 
 Invariants: a table is immutable after construction; `picker()` returns a
 zero-argument callable that costs O(1) per pick (a flattened weighted list,
@@ -166,19 +167,20 @@ def _compile(
         if found is not None:
             return found
     visiting.add(holder)
+    # A holder's own tags (`@tag` on a TaskSet, or on a User class) apply to its tasks.
+    own = inherited | task_tags(holder)
     try:
         entries: list[TaskEntry] = []
         for fn, weight in collect_tasks(holder):
             name = getattr(fn, "__name__", None) or type(fn).__name__
             where = f"{holder.__name__}.{name}"
             if is_taskset_class(fn):
-                inner = inherited | task_tags(fn)
                 # A TaskSet that (indirectly) contains itself is kept; its own
                 # table is compiled when it first runs.
-                if fn in visiting or _compile(fn, want, exclude, inner, visiting):
-                    entries.append(TaskEntry(fn, TASKSET, weight, where, inner))
-            elif _passes(task_tags(fn) | inherited, want, exclude):
-                entries.append(TaskEntry(fn, callable_kind(fn), weight, where, inherited))
+                if fn in visiting or _compile(fn, want, exclude, own, visiting):
+                    entries.append(TaskEntry(fn, TASKSET, weight, where, own))
+            elif _passes(task_tags(fn) | own, want, exclude):
+                entries.append(TaskEntry(fn, callable_kind(fn), weight, where, own))
     finally:
         visiting.discard(holder)
     table = TaskTable(holder, entries)
