@@ -24,6 +24,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,17 @@ def history_columns(rows: Iterable[HistoryRow]) -> dict[str, list[Any]]:
 
 def _script_text(text: str) -> str:
     return _SCRIPT_END.sub(r"<\\/\1", text)
+
+
+def _when(iso: str) -> str:
+    """ISO 8601 as "2025-01-31 12:00:00 UTC" (to the second), or as given if unparsable."""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso or "–"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo else "")
 
 
 def _e(value: object) -> str:
@@ -171,7 +183,7 @@ def _summary(snapshot: StatsSnapshot, info: RunInfo) -> str:
     fail_pct = 100.0 * t.failures / t.requests if t.requests else 0.0
     duration = info.duration_s or snapshot.duration_s
     facts = [
-        ("Host", _e(info.host or "–")), ("Started", _e(info.started_at or "–")),
+        ("Host", _e(info.host or "–")), ("Started", _e(_when(info.started_at))),
         ("Duration", f"{duration:.1f} s"), ("Users", _int(info.users)),
         ("Requests", _int(t.requests)), ("Failures", f"{_int(t.failures)} ({fail_pct:.2f}%)"),
         ("Requests/s", _rate(t.rps)), ("Median", f"{_ms(t.percentiles_ms['50'])} ms"),
@@ -214,7 +226,7 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
         f"<script>{_script_text(read_static(*p))}</script>\n"
         for p in (("vendor", "uPlot.iife.min.js"), ("charts.js",))
     )
-    title = f"horde report — {info.host or 'local run'} — {info.started_at}"
+    title = f"horde report — {info.host or 'local run'} — {_when(info.started_at)}"
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -227,7 +239,7 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
 <body>
 <h1>horde load test report</h1>
 <p class="meta">horde {_e(info.horde_version)} &middot; generated from the run started
-{_e(info.started_at or "–")}</p>
+{_e(_when(info.started_at))}</p>
 <h2>Summary</h2>
 {_summary(snapshot, info)}
 <h2>Generator health</h2>

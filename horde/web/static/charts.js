@@ -19,6 +19,9 @@
       series: [["users", "Users", "#18202c"]] }
   ];
 
+  var X_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400,
+                 21600, 43200, 86400];
+
   function fmtT(s) {
     if (s == null) return "–";
     s = Math.round(s);
@@ -48,7 +51,8 @@
       width: width, height: 220, series: series,
       scales: { x: { time: false } },
       axes: [
-        { values: function (u, vals) { return vals.map(fmtT); } },
+        // Whole seconds only: ticks at 1 s, 2 s, 5 s, ... 1 h apart.
+        { incrs: X_INCRS, values: function (u, vals) { return vals.map(fmtT); } },
         { size: 60 }
       ]
     };

@@ -1,0 +1,162 @@
+"""The web UI in headless Chromium (Playwright), on a real local run against a real target.
+
+Start a test from the form, see the table fill and the charts draw, change the
+number of users, stop; download the HTML report and open it with the network
+off, and see its charts. Screenshots go to test-artifacts/web/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.target import REPO_ROOT, Target
+from tests.web.harness import LiveUI
+from tests.web.scripts import PlainVisitor
+from tests.web.waiting import wait_for
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
+WAIT_MS = 20_000
+
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                reason=f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _charts_drawn(page: Any, root: str) -> list[dict[str, Any]]:
+    """Size of each chart canvas under `root`, and whether anything is painted on it."""
+    result: list[dict[str, Any]] = page.evaluate(
+        """(root) => Array.from(document.querySelectorAll(root + ' canvas')).map(c => {
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+             let painted = 0;
+             for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) painted++;
+             return {w: c.width, h: c.height, painted: painted};
+           })""",
+        root,
+    )
+    return result
+
+
+def test_ui_drives_a_real_run_and_the_report_works_offline(
+        browser: Any, plain_target: Target, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with LiveUI([PlainVisitor], plain_target.url) as ui:
+        context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page_errors: list[str] = []
+        page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+        page.goto(ui.url + "/")
+        page.wait_for_function("document.getElementById('state').textContent === 'ready'",
+                               timeout=WAIT_MS)
+        assert page.is_visible("#start-form")
+        # The form comes filled with the defaults the CLI passed (here: the host).
+        page.wait_for_function(
+            f"document.getElementById('host-input').value === {plain_target.url!r}",
+            timeout=WAIT_MS)
+
+        # Start a test from the form.
+        page.fill("#users-input", "2")
+        page.fill("#rate-input", "20")
+        page.click("#start-btn")
+        page.wait_for_function("document.querySelectorAll('#stats-body tr').length === 3",
+                               timeout=WAIT_MS)
+        assert page.is_hidden("#start-form")
+        assert "/fail" in page.inner_text("#stats-body")
+        page.wait_for_function("document.getElementById('users').textContent === '2'",
+                               timeout=WAIT_MS)
+        page.screenshot(path=str(ARTIFACTS / "1-running-stats.png"), full_page=True)
+
+        # The charts draw the history.
+        page.click("button[data-tab=charts]")
+        page.wait_for_function("window.horde.history().t.length >= 3", timeout=WAIT_MS)
+        page.wait_for_function("document.querySelectorAll('#charts canvas').length === 3",
+                               timeout=WAIT_MS)
+        page.wait_for_timeout(300)  # one animation frame or so for uPlot to paint
+        charts = _charts_drawn(page, "#charts")
+        assert len(charts) == 3
+        assert all(c["w"] > 100 and c["h"] > 100 and c["painted"] > 0 for c in charts), charts
+        page.screenshot(path=str(ARTIFACTS / "2-charts.png"), full_page=True)
+
+        # Change the number of users.
+        page.click("#edit-btn")
+        page.fill("#edit-users", "4")
+        page.fill("#edit-rate", "20")
+        page.click("#edit-submit")
+        page.wait_for_function("document.getElementById('users').textContent === '4'",
+                               timeout=WAIT_MS)
+        assert ui.call(lambda: sum(ui.runner.counts().values())) == 4  # type: ignore[union-attr]
+
+        # A bad value is refused with the server's message; the test goes on.
+        page.click("#edit-btn")
+        page.fill("#edit-users", "3")
+        page.fill("#edit-rate", "0")  # the form allows it, the API does not
+        page.click("#edit-submit")
+        page.wait_for_selector("#edit-error:not([hidden])", timeout=WAIT_MS)
+        assert "'spawn_rate' must be a number > 0" in page.inner_text("#edit-error")
+        page.click("#edit-cancel")
+        assert page.inner_text("#state") in ("running", "spawning")
+        assert ui.call(lambda: ui.runner.target_users) == 4  # type: ignore[union-attr]
+
+        # Stop.
+        page.click("#stop-btn")
+        page.wait_for_function("document.getElementById('state').textContent === 'stopped'",
+                               timeout=WAIT_MS)
+        assert page.is_visible("#new-btn")
+        page.click("button[data-tab=stats]")
+        page.screenshot(path=str(ARTIFACTS / "3-stopped.png"), full_page=True)
+
+        # Download the HTML report.
+        page.click("button[data-tab=downloads]")
+        with page.expect_download(timeout=WAIT_MS) as download_info:
+            page.click("#dl-report")
+        report = tmp_path / "report.html"
+        download_info.value.save_as(str(report))
+        (ARTIFACTS / "report.html").write_bytes(report.read_bytes())
+        assert not page_errors, page_errors
+        context.close()
+
+        # "New test" brings the form back; the run can start again from it.
+        counts = wait_for(lambda: plain_target.counts().answered, lambda n: n > 0)
+        assert counts > 0
+
+    # Open the report with the network disabled: everything it needs is inline.
+    offline = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+    remote: list[str] = []
+    offline.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        "file:") else (remote.append(route.request.url), route.abort()))
+    page = offline.new_page()
+    page.on("request", lambda req: None if req.url.startswith("file:") else remote.append(req.url))
+    report_errors: list[str] = []
+    page.on("pageerror", lambda exc: report_errors.append(str(exc)))
+    page.goto(report.as_uri())
+    page.wait_for_function("window.hordeReport && window.hordeReport.history.t.length >= 3",
+                           timeout=WAIT_MS)
+    page.wait_for_timeout(300)
+    charts = _charts_drawn(page, "#charts")
+    assert len(charts) == 3
+    assert all(c["w"] > 100 and c["h"] > 100 and c["painted"] > 0 for c in charts), charts
+    assert "/bytes/100" in page.inner_text("body")
+    assert not remote, remote
+    assert not report_errors, report_errors
+    page.screenshot(path=str(ARTIFACTS / "4-report-offline.png"), full_page=True)
+    offline.close()
