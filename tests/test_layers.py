@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "runtime": 3,
     "web": 4,
     "cli": 5, "demo": 5,
+    "__main__": 6,
 }
 
 # Bundled test scripts are loaded as scripts, like a user's, and import the

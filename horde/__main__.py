@@ -1,0 +1,5 @@
+"""`python -m horde` is the `horde` command."""
+
+from horde.cli.main import main
+
+main()
