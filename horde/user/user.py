@@ -19,13 +19,13 @@ Invariants:
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from horde.bridge import SyncRunner
 from horde.errors import ScriptError, StopUser
+from horde.http import HttpSession
 from horde.user.environment import UserEnvironment
 from horde.user.loop import call_hook, drive, stop_hook
 from horde.user.table import TaskTable, task_table
@@ -121,12 +121,6 @@ class User:
         """Release what the user holds (subclasses with a client close it here)."""
 
 
-def _http_session_class() -> Any:
-    # Imported when the first HttpUser is made: horde.http is a lower layer, but
-    # plain `User` scripts should not pay for (or depend on) the HTTP client.
-    return importlib.import_module("horde.http").HttpSession
-
-
 class HttpUser(User):
     """A user with `self.client`, horde's HTTP/1.1 client (a `HttpSession`)."""
 
@@ -139,7 +133,7 @@ class HttpUser(User):
     """True: do not verify TLS certificates."""
     max_redirects: ClassVar[int] = 10
 
-    client: Any
+    client: HttpSession
 
     def __init__(self, environment: UserEnvironment) -> None:
         super().__init__(environment)
@@ -147,7 +141,7 @@ class HttpUser(User):
         if timeout is None:
             # Not part of the UserEnvironment protocol; the runtime's slot has it.
             timeout = getattr(environment, "request_timeout", None) or 60.0
-        self.client = _http_session_class()(
+        self.client = HttpSession(
             environment.host or self.host,
             environment.record,
             gate=environment.gate,
