@@ -39,7 +39,8 @@ def start_demo_target() -> tuple[subprocess.Popen[str], str]:
         proc.kill()
         proc.wait()
         errors.seek(0)
-        raise HordeError(f"the demo target did not start: {errors.read().strip() or line!r}")
+        raise HordeError(
+            f"the demo target did not start: {errors.read().strip() or line!r}") from None
     errors.close()
     return proc, f"http://{host}:{port}"
 

@@ -17,6 +17,7 @@ from horde.events import Events
 from horde.report.console import ConsoleReporter
 from horde.report.csv_report import write_csv
 from horde.report.json_report import write_json
+from horde.report.model import RunInfo
 from horde.runtime.health import HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.stats import StatsSnapshot
@@ -48,18 +49,25 @@ def exit_code_for(snapshot: StatsSnapshot, config: Config) -> int:
     return config.exit_code_on_error if failed else 0
 
 
-def write_result_files(config: Config, runner: LocalRunner, console: Console) -> None:
-    snapshot, info = runner.snapshot(), runner.info()
-    for kind, target, write in (
-        ("JSON", config.json, lambda: write_json(Path(config.json or ""), snapshot, info)),
-        ("CSV", config.csv, lambda: write_csv(config.csv or "", snapshot)),
-    ):
-        if target is None:
-            continue
+def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
+                       console: Console) -> bool:
+    """Write --json and --csv; say so and return False if one could not be written."""
+    ok = True
+    if config.json is not None:
         try:
-            write()
-        except OSError as exc:
-            console.print(f"[red]horde: could not write the {kind} result to {target}: {exc}[/]")
+            write_json(Path(config.json), snapshot, info)
+        except (OSError, UsageError) as exc:
+            console.print(f"horde: could not write the JSON result to {config.json}: {exc}",
+                          style="red", markup=False)
+            ok = False
+    if config.csv is not None:
+        try:
+            write_csv(config.csv, snapshot)
+        except (OSError, UsageError) as exc:
+            console.print(f"horde: could not write the CSV files {config.csv}_*.csv: {exc}",
+                          style="red", markup=False)
+            ok = False
+    return ok
 
 
 async def run_headless(config: Config, scripts: LoadedScripts) -> int:
@@ -104,7 +112,8 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    snapshot = runner.snapshot()
-    reporter.summary(snapshot, runner.info())
-    write_result_files(config, runner, console)
+    snapshot, info = runner.snapshot(), runner.info()
+    reporter.summary(snapshot, info)
+    if not write_result_files(config, snapshot, info, console):
+        return 2
     return exit_code_for(snapshot, config)

@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 const=True, help=option.help)
         else:
             parser.add_argument(*option.flags, dest=option.key, metavar=option.metavar,
-                                help=option.help, nargs=option.nargs,  # type: ignore[arg-type]
+                                help=option.help, nargs=option.nargs,
                                 action="append" if option.nargs else "store")
     parser.add_argument("user_classes", nargs="*", metavar="UserClass",
                         help="run only these user classes (default: all in the file)")

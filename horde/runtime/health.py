@@ -162,6 +162,7 @@ class HealthMonitor:
         cpu_percent = 100.0 * (cpu - self._cpu_mark) / elapsed if elapsed > 0 else 0.0
         self._cpu_mark, self._wall_mark = cpu, wall
         lags, self._lags_ms = self._lags_ms, []
-        result = HealthSample(cpu_percent=round(cpu_percent, 1), loop_lag_p99_ms=round(_p99(lags), 2))
+        result = HealthSample(cpu_percent=round(cpu_percent, 1),
+                              loop_lag_p99_ms=round(_p99(lags), 2))
         self.summary.add(result, lags)
         return result

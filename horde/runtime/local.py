@@ -235,7 +235,7 @@ class LocalRunner:
             started_at=(self.started_at or datetime.now(UTC)).isoformat(),
             duration_s=round(self.elapsed, 3),
             users=self.target_users,
-            host=self.options.host,
+            host=self.options.host or "",
             generator=GeneratorHealth(
                 cpu_percent_max=summary.cpu_percent_max,
                 loop_lag_p99_ms=summary.loop_lag_p99_ms,
