@@ -11,6 +11,9 @@ from three places, in this order:
 A task is a callable taking the holder instance (a function or method,
 `def` or `async def`) or a TaskSet class.
 
+Decorators refuse bad arguments with TypeError/ValueError at import time
+(the script loader reports them with their line).
+
 Invariants: decorators only set attributes on what they decorate and never
 mutate a holder class; collection reads classes and returns a fresh list of
 `(task, weight)` pairs in declaration order, weights ints >= 1 (weight 0
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar, overload
+
+from horde.errors import ScriptError
 
 __all__ = [
     "TAGS_ATTR",
@@ -115,11 +120,22 @@ def _pairs(spec: object, owner: type) -> Iterable[tuple[Any, int]]:
 
 
 def collect_tasks(holder: type) -> list[tuple[Any, int]]:
-    """All `(task, weight)` pairs of `holder`, bases first, weight-0 tasks left out."""
+    """All `(task, weight)` pairs of `holder`, bases first, weight-0 tasks left out.
+
+    A malformed `tasks` attribute raises ScriptError (found after the script
+    was imported, so the loader cannot point at a line for it).
+    """
+    try:
+        return _collect(holder)
+    except (TypeError, ValueError) as exc:
+        raise ScriptError(str(exc)) from exc
+
+
+def _collect(holder: type) -> list[tuple[Any, int]]:
     found: list[tuple[Any, int]] = []
     for base in holder.__bases__:
         if hasattr(base, "tasks"):
-            found.extend(collect_tasks(base))
+            found.extend(_collect(base))
     found.extend(_pairs(holder.__dict__.get("tasks"), holder))
     for value in holder.__dict__.values():
         weight = getattr(value, WEIGHT_ATTR, None)

@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from user_fakes import FakeEnv, run_user
 
-from horde.user import SequentialTaskSet, TaskSet, User, task
+from horde.errors import ScriptError
+from horde.user import SequentialTaskSet, TaskSet, User, has_tasks, task
 from horde.user.table import ASYNC, SYNC, TASKSET, task_table
 from horde.user.task import collect_tasks
 
@@ -92,10 +93,10 @@ def test_bad_tasks_attribute_is_refused() -> None:
     class WrongType(User):
         tasks = "a"
 
-    with pytest.raises(TypeError):
+    with pytest.raises(ScriptError, match="neither callable nor a TaskSet"):
         collect_tasks(NotCallable)
-    with pytest.raises(TypeError):
-        collect_tasks(WrongType)
+    with pytest.raises(ScriptError, match="must be a list or a dict"):
+        has_tasks(WrongType)
 
 
 def test_taskset_classes_are_tasks() -> None:
