@@ -59,7 +59,9 @@ def http_json(url: str, method: str = "GET", body: Any = None, raw: bytes | None
 class LiveUI:
     def __init__(self, classes: Sequence[type[User]], host: str | None,
                  auth: tuple[str, str] | None = None,
-                 defaults: WebDefaults | None = None) -> None:
+                 defaults: WebDefaults | None = None,
+                 controller: Callable[[], Any] | None = None) -> None:
+        self._make_controller = controller
         self._classes = classes
         self._host = host
         self._auth = auth
@@ -87,6 +89,11 @@ class LiveUI:
         return http_json(self.url + path, method, body, **kw)
 
     async def _setup(self) -> None:
+        if self._make_controller is not None:
+            # A stand-in Controller (e.g. 500 endpoints, a fleet) instead of a real run.
+            self.server = await start_web(self._make_controller(), "127.0.0.1", 0, self._auth,
+                                          self._defaults)
+            return
         self.runner = LocalRunner(self._classes, RunOptions(host=self._host, stop_timeout=2.0,
                                                             request_timeout=5.0), Events())
         self.server = await start_web(self.runner, "127.0.0.1", 0, self._auth, self._defaults)

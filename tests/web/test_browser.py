@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.target import REPO_ROOT, Target
+from tests.web.fakes import FakeFleet
 from tests.web.harness import LiveUI
 from tests.web.scripts import PlainVisitor
 from tests.web.waiting import wait_for
@@ -160,3 +161,37 @@ def test_ui_drives_a_real_run_and_the_report_works_offline(
     assert not report_errors, report_errors
     page.screenshot(path=str(ARTIFACTS / "4-report-offline.png"), full_page=True)
     offline.close()
+
+
+def test_500_endpoints_a_fleet_and_the_health_banner(browser: Any) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with LiveUI([], None, controller=lambda: FakeFleet(500)) as ui:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(ui.url + "/")
+        page.wait_for_function("document.querySelectorAll('#stats-body tr').length === 500",
+                               timeout=WAIT_MS)
+        # Several pushes later the table is still 500 rows (rebuilt, not appended).
+        page.wait_for_timeout(2500)
+        assert page.locator("#stats-body tr").count() == 500
+        render_ms = page.evaluate("window.horde.renderMs()")
+        print(f"rendering 500 endpoints took {render_ms:.1f} ms in the page")
+
+        # Sorting by a column: descending requests puts the busiest endpoint first.
+        page.click("th[data-sort=requests]")
+        assert page.inner_text("#stats-body tr:first-child td.name") == "/items/499"
+
+        assert page.is_visible("#health-banner")
+        assert "generator CPU at 95%" in page.inner_text("#health-banner")
+        assert page.inner_text("#workers-count") == "3"
+
+        page.click("button[data-tab=workers]")
+        page.wait_for_selector("#workers-body tr", timeout=WAIT_MS)
+        classes = page.eval_on_selector_all("#workers-body tr", "rows => rows.map(r => r.className)")
+        assert classes == ["", "saturated", "saturated"]
+        # Saturated rows look different: another background colour.
+        colours = page.eval_on_selector_all(
+            "#workers-body tr td:first-child",
+            "cells => cells.map(c => getComputedStyle(c).backgroundColor)")
+        assert colours[0] != colours[1] == colours[2]
+        page.screenshot(path=str(ARTIFACTS / "5-fleet-workers.png"), full_page=True)
+        page.close()

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
-from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.health import HealthSample
-from horde.stats import EndpointSummary, HistoryRow, StatsSnapshot
 from horde.web.payload import TAIL_ROWS, state_payload
 from tests.support.target import Target
+from tests.web.fakes import FakeFleet
 from tests.web.harness import LiveUI
 from tests.web.scripts import PlainVisitor
 from tests.web.waiting import wait_for
@@ -61,50 +58,12 @@ def test_one_message_per_tick_whatever_the_clients(plain_target: Target) -> None
         assert built <= 4
 
 
-class _FakeController:
-    """Just enough of the Controller protocol to build a payload, with 500 endpoints."""
-
-    state = "running"
-    target_users = 10
-    spawn_rate = 2.0
-
-    def __init__(self, n: int) -> None:
-        pct = {k: 1.5 for k in ("50", "66", "75", "80", "90", "95", "98", "99", "99.9",
-                                "99.99", "100")}
-        self._snap = StatsSnapshot(
-            endpoints=[EndpointSummary("GET", f"/items/{i:03d}", requests=100 + i, failures=i % 3,
-                                       rps=3.3333333, current_rps=2.123456, max_ms=9.87654,
-                                       avg_size_bytes=123.456, percentiles_ms=pct)
-                       for i in range(n)],
-            history=[HistoryRow(t, 10, 5.0, 0.1, 1.0, 2.0, 3.0, t * 5) for t in range(30)],
-        )
-
-    def snapshot(self) -> StatsSnapshot:
-        return self._snap
-
-    def info(self) -> RunInfo:
-        return RunInfo(host="http://127.0.0.1:1", workers=[
-            WorkerSummary("w1", "a", "running", 5, 100, cpu_percent_max=40.0),
-            WorkerSummary("w2", "b", "running", 5, 100, cpu_percent_max=97.0),
-            WorkerSummary("w3", "c", "running", 5, 100, loop_lag_p99_ms=25.0),
-        ])
-
-    def counts(self) -> Mapping[str, int]:
-        return {"A": 6, "B": 4}
-
-    def current_health(self) -> HealthSample:
-        return HealthSample(95.0, 2.0)
-
-    def workers(self) -> list[WorkerSummary]:
-        return self.info().workers
-
-
 def test_payload_is_columnar_and_compact_with_500_endpoints() -> None:
-    payload = state_payload(_FakeController(500))  # type: ignore[arg-type]
+    payload = state_payload(FakeFleet(500))
     endpoints = payload["endpoints"]
     assert {len(col) for col in endpoints.values()} == {500}
     assert endpoints["current_rps"][0] == 2.123  # rounded for the eye and the wire
-    assert payload["users"] == 10
+    assert payload["users"] == 15
     assert payload["history_len"] == 30 and payload["history_t0"] == 0
     assert len(payload["history_tail"]["t"]) == TAIL_ROWS
     assert [w["saturated"] for w in payload["workers"]] == [False, True, True]

@@ -100,12 +100,15 @@
     el.hidden = false;
   }
 
+  var renderMs = 0;
   function renderTab() {
     if (!last) return;
+    var t0 = performance.now();
     if (activeTab === "stats") renderStats(last);
     else if (activeTab === "failures") renderFailures(last);
     else if (activeTab === "exceptions") renderExceptions(last);
     else if (activeTab === "workers") renderWorkers(last);
+    renderMs = performance.now() - t0;
   }
 
   function order(cols, n) {
@@ -329,7 +332,8 @@
   window.horde = {
     history: function () { return hist; },
     state: function () { return last; },
-    charts: function () { return charts; }
+    charts: function () { return charts; },
+    renderMs: function () { return renderMs; }
   };
 
   connect();
