@@ -1,7 +1,8 @@
 """Quick self-check of horde's HTTP client throughput (not a timed test).
 
 Runs N users x M keep-alive GETs against a local target and prints requests/s
-for the async path (`await s.get`) and the sync path (`s.get` inside one
+for a bare asyncio + httptools loop (the ceiling: no features at all), the
+async path (`await s.get`) and the sync path (`s.get` inside one
 `horde.bridge.SyncRunner` greenlet per user). The target is nginx if
 `nginx` is on PATH (started with a throwaway config), else a minimal raw uvloop
 server in a subprocess. With 2+ cores the target is pinned to the last core
@@ -115,6 +116,46 @@ def make_record() -> tuple[Callable[..., None], list[int]]:
     return record, counts
 
 
+class _BareProtocol(asyncio.Protocol):
+    """The floor: a bare asyncio + httptools client, no features (DESIGN.md's baseline)."""
+
+    def __init__(self) -> None:
+        import httptools
+
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        assert self.waiter is not None
+        self.waiter.set_result(None)
+
+
+async def run_bare(url: str, users: int, requests: int) -> tuple[float, list[int]]:
+    port = int(url.rsplit(":", 1)[1])
+    counts = [0, 0]
+    request = f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+    async def user() -> None:
+        loop = asyncio.get_running_loop()
+        transport, proto = await loop.create_connection(_BareProtocol, "127.0.0.1", port)
+        for _ in range(requests):
+            proto.waiter = loop.create_future()
+            transport.write(request)
+            await proto.waiter
+            counts[0] += 1
+        transport.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(user() for _ in range(users)))
+    return time.perf_counter() - t0, counts
+
+
 async def run_async(url: str, users: int, requests: int) -> tuple[float, list[int]]:
     record, counts = make_record()
 
@@ -159,14 +200,19 @@ def main() -> None:
     proc, kind, _ = start_target(port)
     url = f"http://127.0.0.1:{port}"
     print(f"target: {kind} on {url}; {args.users} users x {args.requests} requests")
+    modes = (("bare", run_bare), ("async", run_async), ("sync", run_sync))
+    best = dict.fromkeys((mode for mode, _ in modes), 0.0)
     try:
-        for mode, fn in (("async", run_async), ("sync", run_sync)):
-            best = 0.0
-            for _ in range(args.rounds):
+        # Rounds interleave the modes, so a neighbour's load hits all of them alike.
+        for _ in range(args.rounds):
+            for mode, fn in modes:
                 elapsed, (done, failed) = uvloop.run(fn(url, args.users, args.requests))
                 assert done == args.users * args.requests and failed == 0, (done, failed)
-                best = max(best, done / elapsed)
-            print(f"{mode:5}: {best:10,.0f} req/s (best of {args.rounds})")
+                best[mode] = max(best[mode], done / elapsed)
+        for mode, _ in modes:
+            ratio = best[mode] / best["bare"]
+            print(f"{mode:5}: {best[mode]:10,.0f} req/s   {ratio:5.0%} of bare"
+                  f"   (best of {args.rounds} rounds)")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -168,6 +168,15 @@ class HttpSession:
         return coro
 
     def get(self, url: str, **kwargs: Any) -> Any:
+        if not kwargs or (len(kwargs) == 1 and "name" in kwargs):
+            # The hot path: no arguments that change the request bytes.
+            gate = self.gate
+            if gate is not None and gate.closed:
+                raise StopUser()
+            coro = self._simple("GET", url, kwargs.get("name"))
+            if in_sync_context():
+                return await_(coro)
+            return coro
         return self.request("GET", url, **kwargs)
 
     def post(self, url: str, data: Any = None, json: Any = None, **kwargs: Any) -> Any:
@@ -250,8 +259,30 @@ class HttpSession:
                 origin, build_request(method, target, header_block(sent_headers), body),
                 method == "HEAD", timeout,
             )
+        return await self._complete(method, name, origin, target, hop, headers, body,
+                                    content_type, auth, cookies, allow_redirects, timeout,
+                                    catch, sent_headers)
+
+    async def _complete(
+        self,
+        method: str,
+        name: str,
+        origin: Origin,
+        target: str,
+        hop: _Hop,
+        headers: HeadersArg | None,
+        body: bytes | None,
+        content_type: str | None,
+        auth: tuple[str, str] | None,
+        cookies: Mapping[str, str] | None,
+        allow_redirects: bool,
+        timeout: float,
+        catch: bool,
+        sent_headers: list[tuple[str, str]] | None,
+    ) -> Response:
+        """After the first hop: store cookies, follow redirects, record."""
         if hop.set_cookies is not None:
-            jar.extract(hop.set_cookies, origin.host, target.partition("?")[0])
+            self.cookies.extract(hop.set_cookies, origin.host, target.partition("?")[0])
         if allow_redirects and hop.status in _REDIRECTS:
             return await self._follow(
                 method, name, origin, target, headers, body, content_type, auth, cookies,
@@ -283,10 +314,65 @@ class HttpSession:
             base = merge_headers(base, headers)
         return base
 
-    async def _exchange(self, origin: Origin, data: bytes, head: bool, timeout: float) -> _Hop:
-        """Send `data` on a pooled or new connection and wait for the response."""
+    async def _simple(self, method: str, url: str, name: str | None) -> Response:
+        """A request with no options, on a pooled connection: the measured hot path.
+
+        Anything unusual (cookies to send, session headers, a new connection,
+        a failure, a redirect, Set-Cookie) falls back to the general code.
+        """
+        hit = self._urls.get(url)
+        if hit is None or self.cookies or self.headers or self.auth is not None:
+            return await self._request(method, url, name, None, None, None, None, None, None,
+                                       None, True, None, False)
+        origin, target, default_name = hit
+        if name is None:
+            name = default_name
+        data = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + origin.fixed + b"\r\n"
+        head = method == "HEAD"
         pool = self._pool
         conn = pool.take(origin.key)
+        if conn is None:
+            hop = await self._exchange(origin, data, head, self.timeout)
+        else:
+            waiter = conn.send(data, head, self.timeout)
+            try:
+                await waiter
+            except BaseException:
+                conn.abort()  # cancelled mid-response: never reusable
+                raise
+            error = conn.error
+            if error is None:
+                parser = conn.parser
+                status = parser.status_code
+                if parser.set_cookies is None and status not in _REDIRECTS:
+                    body = parser.body
+                    t_start = conn.t_start
+                    latency_us = (conn.t_done - t_start) // 1000
+                    ttfb_us = (conn.t_first - t_start) // 1000
+                    response = Response(status, parser.raw_head, body, origin.url_prefix + target,
+                                        latency_us, ttfb_us, None, method)
+                    pool.give_back(origin.key, conn)
+                    self.record(method, name, latency_us, len(body),
+                                None if status < 400 else f"HTTP {status}", ttfb_us)
+                    return response
+                hop = _Hop(conn, None)
+                pool.give_back(origin.key, conn)
+            else:
+                conn.close()
+                if conn.response_started:
+                    hop = _Hop(conn, error)
+                else:
+                    # Closed by the server while idle: resend once on a fresh connection.
+                    hop = await self._exchange(origin, data, head, self.timeout, fresh=True)
+        return await self._complete(method, name, origin, target, hop, None, None, None, None,
+                                    None, True, self.timeout, False, None)
+
+    async def _exchange(
+        self, origin: Origin, data: bytes, head: bool, timeout: float, fresh: bool = False
+    ) -> _Hop:
+        """Send `data` on a pooled (unless `fresh`) or new connection; wait for the response."""
+        pool = self._pool
+        conn = None if fresh else pool.take(origin.key)
         reused = conn is not None
         for _attempt in (0, 1):
             if conn is None:
