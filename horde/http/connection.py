@@ -22,9 +22,14 @@ Invariants:
 * `reusable` is True only for an open, idle connection whose last response
   allowed keep-alive; anything unexpected (bytes while idle, EOF, a parse
   error, a timeout) makes the connection DEAD and it is aborted;
-* `sent_on_reused` + `response_started` tell the pool whether a failure
-  happened on a reused connection before any response byte: the one case that
-  is retried on a fresh connection without counting a failure.
+* `response_started` tells the session whether a failure on a reused
+  connection happened before any response byte: the one case that is retried
+  on a fresh connection without counting a failure;
+* the read timeout is one `loop.call_later` timer per connection, not per
+  request (a timer costs ~1 µs): it stays armed across requests, and when it
+  fires it either fails the request whose deadline passed or re-arms itself for
+  the current request's deadline. A request with an earlier deadline than the
+  armed timer re-arms it at once, so no timeout ever fires late.
 """
 
 from __future__ import annotations

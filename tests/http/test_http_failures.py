@@ -245,3 +245,24 @@ def test_emfile_is_too_many_open_files(good: GoodServer) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("0 TooManyOpenFiles TooManyOpenFiles: [Errno 24]"), out.stdout
     assert "ulimit -n" in out.stdout
+
+
+def test_shorter_timeout_on_a_reused_connection_still_fires(
+    broken: BrokenServer, recorder: Recorder
+) -> None:
+    """One timer per connection: a later, shorter deadline must re-arm it.
+
+    If it did not, the stall below would wait for the 60 s timer and the
+    10 s guard would fail the test.
+    """
+    import asyncio
+
+    async def main() -> Response:
+        s = HttpSession(broken.url, recorder, timeout=60)
+        assert (await s.get("/ok")).ok
+        r = await asyncio.wait_for(s.get("/stall", timeout=0.3), 10)
+        await s.aclose()
+        return r
+
+    r = run(main())
+    assert str(r.error) == "ReadTimeout: no response within 0.3 s"
