@@ -38,6 +38,21 @@ class Config:
     only_summary: bool = False
     loglevel: str = "INFO"
     exit_code_on_error: int = 1
+    web_host: str = "127.0.0.1"
+    web_port: int = 8089
+    web_auth: str | None = None
+    html: str | None = None
+    master: bool = False
+    worker: bool = False
+    master_host: str = "127.0.0.1"
+    master_port: int = 5557
+    master_bind_host: str = "*"
+    master_bind_port: int = 5557
+    expect_workers: int = 1
+    expect_workers_max_wait: float = 0.0
+    processes: int | str | None = None
+    curve_keys: str | None = None
+    reconnect_timeout: float = 60.0
     user_classes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -112,4 +127,7 @@ def load_config(
     merged.update(_from_file(file_data, file_name or "config"))
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_from_args(namespace))
-    return Config(**merged)
+    config = Config(**merged)
+    if config.master and config.worker:
+        raise UsageError("--master and --worker exclude each other")
+    return config

@@ -60,6 +60,10 @@ def run(argv: Sequence[str]) -> int:
     try:
         config = load_config(argv)
         _setup_logging(config.loglevel)
+        if config.master or config.worker or config.processes is not None:
+            from horde.cli.distributed import run_distributed
+
+            return run_distributed(config)
         path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
         scripts = load_scripts(path, config.user_classes)
         _check_runnable(config, scripts)

@@ -79,6 +79,29 @@ def _str_list(text: Any) -> tuple[str, ...]:
     return tuple(i.strip() for i in items if i.strip())
 
 
+def _processes(text: Any) -> int | str:
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    value = _positive_int(text)
+    if value < 1:
+        raise UsageError("expected 'auto' or a number of worker processes of 1 or more")
+    return value
+
+
+def _port(text: Any) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise UsageError(f"expected a port number up to 65535, got {value}")
+    return value
+
+
+def _user_password(text: Any) -> str:
+    value = _str(text)
+    if ":" not in value or value.startswith(":"):
+        raise UsageError("expected user:password")
+    return value
+
+
 def _loglevel(text: Any) -> str:
     level = str(text).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -139,6 +162,39 @@ OPTIONS: tuple[Option, ...] = (
            "DEBUG, INFO, WARNING, ERROR or CRITICAL", "LEVEL"),
     Option("exit_code_on_error", ("--exit-code-on-error",), _positive_int, 1,
            "exit code when any request failed or a task raised", "CODE"),
+    # --- web UI ---
+    Option("web_host", ("--web-host",), _str, "127.0.0.1",
+           "interface of the web UI (0.0.0.0 for all)", "HOST"),
+    Option("web_port", ("--web-port",), _port, 8089, "port of the web UI", "PORT"),
+    Option("web_auth", ("--web-auth",), _user_password, None,
+           "protect the web UI with HTTP basic auth", "USER:PASSWORD"),
+    Option("html", ("--html",), _str, None,
+           "write a self-contained HTML report at the end", "FILE"),
+    # --- distributed ---
+    Option("master", ("--master",), _bool, False,
+           "coordinate workers; they run the users", flag_only=True),
+    Option("worker", ("--worker",), _bool, False,
+           "run users for a master (--master-host, --master-port)", flag_only=True),
+    Option("master_host", ("--master-host",), _str, "127.0.0.1",
+           "where a worker finds its master", "HOST"),
+    Option("master_port", ("--master-port",), _port, 5557, "the master's port, for a worker",
+           "PORT"),
+    Option("master_bind_host", ("--master-bind-host",), _str, "*",
+           "interface the master listens on for workers", "HOST"),
+    Option("master_bind_port", ("--master-bind-port",), _port, 5557,
+           "port the master listens on for workers", "PORT"),
+    Option("expect_workers", ("--expect-workers",), _positive_int, 1,
+           "a headless master starts once this many workers are connected", "N"),
+    Option("expect_workers_max_wait", ("--expect-workers-max-wait",), _duration, 0.0,
+           "give up when the workers are not all there after this long (0: wait forever)",
+           "TIME"),
+    Option("processes", ("--processes",), _processes, None,
+           "run a master plus N local worker processes ('auto': one per core)", "N|auto"),
+    Option("curve_keys", ("--curve-keys",), _str, None,
+           "directory of CURVE keys: encrypt and authenticate master/worker traffic "
+           "(see docs/distributed.md)", "DIR"),
+    Option("reconnect_timeout", ("--reconnect-timeout",), _duration, 60.0,
+           "how long a worker that lost its master keeps trying to reconnect", "TIME"),
 )
 
 
