@@ -142,6 +142,8 @@ def _collect(holder: type) -> list[tuple[Any, int]]:
         if weight is not None:
             found.append((value, weight))
     for item, _ in found:
-        if not (callable(item) or is_taskset_class(item)):
+        if isinstance(item, type) and not is_taskset_class(item):
+            raise TypeError(f"{holder.__name__}: class {item.__name__} in tasks is not a TaskSet")
+        if not callable(item):
             raise TypeError(f"{holder.__name__}: task {item!r} is neither callable nor a TaskSet")
     return [(item, weight) for item, weight in found if weight > 0]

@@ -98,6 +98,16 @@ def test_bad_tasks_attribute_is_refused() -> None:
     with pytest.raises(ScriptError, match="must be a list or a dict"):
         has_tasks(WrongType)
 
+    class Other(User):
+        @task
+        def t(self) -> None: ...
+
+    class UserInTasks(User):
+        tasks = [Other]
+
+    with pytest.raises(ScriptError, match="class Other in tasks is not a TaskSet"):
+        has_tasks(UserInTasks)
+
 
 def test_taskset_classes_are_tasks() -> None:
     class Inner(TaskSet):
