@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import HTTPStatusError, RequestError
 from .cookies import parse_set_cookie
+from .request import DEFAULT_HEADERS
 from .response import split_head
 
 __all__ = ["Headers", "Request", "Response"]
@@ -212,7 +213,9 @@ class Response:
 
     @property
     def request(self) -> Request:
-        headers = Headers(self._request_headers) if self._request_headers else None
+        # A plain request (the fast path) keeps no header list: it sent the defaults.
+        sent = self._request_headers
+        headers = Headers(sent if sent is not None else list(DEFAULT_HEADERS))
         return Request(self._method, self.url, headers, self._request_body)
 
     def raise_for_status(self) -> None:
