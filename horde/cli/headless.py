@@ -16,6 +16,7 @@ from horde.errors import UsageError
 from horde.events import Events
 from horde.report.console import ConsoleReporter
 from horde.report.csv_report import write_csv
+from horde.report.html_report import write_html
 from horde.report.json_report import write_json
 from horde.report.model import RunInfo
 from horde.runtime.health import HealthSample
@@ -51,7 +52,7 @@ def exit_code_for(snapshot: StatsSnapshot, config: Config) -> int:
 
 def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
                        console: Console) -> bool:
-    """Write --json and --csv; say so and return False if one could not be written."""
+    """Write --json, --csv and --html; say so and return False if one could not be written."""
     ok = True
     if config.json is not None:
         try:
@@ -65,6 +66,13 @@ def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
             write_csv(config.csv, snapshot)
         except (OSError, UsageError) as exc:
             console.print(f"horde: could not write the CSV files {config.csv}_*.csv: {exc}",
+                          style="red", markup=False)
+            ok = False
+    if config.html is not None:
+        try:
+            write_html(Path(config.html), snapshot, info)
+        except (OSError, UsageError) as exc:
+            console.print(f"horde: could not write the HTML report to {config.html}: {exc}",
                           style="red", markup=False)
             ok = False
     return ok

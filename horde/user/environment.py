@@ -28,6 +28,8 @@ class UserEnvironment(Protocol):
     """-T/--tags: run only tasks with one of these tags (None: no filter)."""
     exclude_tags: frozenset[str] | None
     """-E/--exclude-tags: never run tasks with one of these tags."""
+    request_timeout: float
+    """--request-timeout: the default timeout of one HTTP request, in seconds."""
 
     async def wait(self, seconds: float) -> None:
         """Sleep between tasks; raises StopUser at once when stopping begins."""
