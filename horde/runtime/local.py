@@ -132,6 +132,9 @@ class LocalRunner:
             self.stats.record_exception("test_start listener", exc)
         # Built after test_start: its listeners may have added request listeners.
         self.population.replace_shared(self._shared(self.options.host))
+        if self.state == "stopped":
+            self.reset_stats()  # a new test starts from zero, as in the UI's "new test"
+        self._stop_task = None
         self.started_at = datetime.now(UTC)
         self._start_time = self._loop.time()
         self._second = 0
