@@ -67,14 +67,17 @@ def run(argv: Sequence[str]) -> int:
         path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
         scripts = load_scripts(path, config.user_classes)
         _check_runnable(config, scripts)
-        if not config.headless:
-            raise UsageError("the web UI is not available in this version yet; "
-                             "run with --headless")
         raise_open_files_limit()
-        from horde.cli.headless import run_headless
+        if config.headless:
+            from horde.cli.headless import run_headless
 
+            main_coro = run_headless(config, scripts)
+        else:
+            from horde.cli.web_run import run_local_with_web
+
+            main_coro = run_local_with_web(config, scripts)
         with asyncio.Runner(loop_factory=_new_loop) as runner:
-            return runner.run(run_headless(config, scripts))
+            return runner.run(main_coro)
     except ScriptError as exc:
         print(f"horde: broken test script: {exc}", file=sys.stderr)
         return 2
