@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,6 +31,13 @@ BAD_STARTS: list[tuple[Any, str]] = [
 ]
 
 
+@pytest.fixture(scope="module")
+def idle_target() -> Iterator[Target]:
+    """One target for the tests that never send it a request (it only has to exist)."""
+    with Target("plain") as target:
+        yield target
+
+
 def _state(ui: LiveUI) -> dict[str, Any]:
     answer = ui.api("/api/state")
     assert answer.status == 200
@@ -50,9 +58,9 @@ def test_state_before_a_test(plain_target: Target) -> None:
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_STARTS)
-def test_bad_start_is_a_400_and_starts_nothing(plain_target: Target, body: Any,
+def test_bad_start_is_a_400_and_starts_nothing(idle_target: Target, body: Any,
                                                message: str) -> None:
-    with LiveUI([PlainVisitor], plain_target.url) as ui:
+    with LiveUI([PlainVisitor], idle_target.url) as ui:
         answer = ui.api("/api/start", body)
         assert answer.status == 400
         assert message in answer.json()["error"]

@@ -186,7 +186,8 @@ def test_500_endpoints_a_fleet_and_the_health_banner(browser: Any) -> None:
 
         page.click("button[data-tab=workers]")
         page.wait_for_selector("#workers-body tr", timeout=WAIT_MS)
-        classes = page.eval_on_selector_all("#workers-body tr", "rows => rows.map(r => r.className)")
+        classes = page.eval_on_selector_all("#workers-body tr",
+                                            "rows => rows.map(r => r.className)")
         assert classes == ["", "saturated", "saturated"]
         # Saturated rows look different: another background colour.
         colours = page.eval_on_selector_all(
@@ -195,3 +196,17 @@ def test_500_endpoints_a_fleet_and_the_health_banner(browser: Any) -> None:
         assert colours[0] != colours[1] == colours[2]
         page.screenshot(path=str(ARTIFACTS / "5-fleet-workers.png"), full_page=True)
         page.close()
+
+
+def test_basic_auth_in_the_browser_live_view_included(browser: Any, plain_target: Target) -> None:
+    with LiveUI([PlainVisitor], plain_target.url, auth=("ann", "s3cret")) as ui:
+        # (Without credentials every route is a 401: see test_api.py.)
+        context = browser.new_context(http_credentials={"username": "ann", "password": "s3cret"})
+        page = context.new_page()
+        page.goto(ui.url + "/")
+        # The host is only known from the pushed state: the WebSocket got through too.
+        page.wait_for_function(
+            f"document.getElementById('host').textContent === {plain_target.url!r}",
+            timeout=WAIT_MS)
+        assert ui.server is not None and ui.server.hub.clients == 1
+        context.close()
