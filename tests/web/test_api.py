@@ -132,6 +132,18 @@ def test_a_whole_test_through_the_api(plain_target: Target) -> None:
         assert ui.api("/api/update", {"users": 1, "spawn_rate": 1}).status == 409
 
 
+def test_a_new_test_after_a_stop_starts_from_zero(plain_target: Target) -> None:
+    with LiveUI([PlainVisitor], plain_target.url) as ui:
+        for _ in range(2):
+            assert ui.api("/api/start", {"users": 1, "spawn_rate": 10}).status == 200
+            state = wait_for(lambda: _state(ui), lambda s: s["history_len"] >= 1, what="history")
+            assert state["history_t0"] == 0
+            assert ui.api("/api/stop", {}).status == 200
+            state = wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped",
+                             what="stopped")
+            assert state["users"] == 0
+
+
 def test_downloads_match_the_cli_formats(plain_target: Target) -> None:
     with LiveUI([PlainVisitor], plain_target.url) as ui:
         assert ui.api("/api/start", {"users": 2, "spawn_rate": 20}).status == 200
