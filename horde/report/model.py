@@ -34,6 +34,16 @@ class WorkerSummary:
     cpu_percent_max: float = 0.0
     loop_lag_p99_ms: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    rps: float = 0.0
+    """Requests per second over the last reported second."""
+    cpu_percent: float = 0.0
+    """CPU use in the last heartbeat, percent of one core."""
+    memory_bytes: int = 0
+    """Resident memory in the last heartbeat."""
+    heartbeat_age_s: float = 0.0
+    """Seconds since the master last heard from this worker."""
+    saturated: bool = False
+    """CPU above 90% or loop-lag p99 above 10 ms, sustained (decided by the master)."""
 
 
 @dataclass(frozen=True, slots=True)
