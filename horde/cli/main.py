@@ -20,14 +20,14 @@ from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, has_tasks
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "check_runnable"]
 
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="horde: %(levelname)s: %(message)s", force=True)
 
 
-def _check_runnable(config: Config, scripts: LoadedScripts) -> None:
+def check_runnable(config: Config, scripts: LoadedScripts) -> None:
     tags = frozenset(config.tags) if config.tags is not None else None
     exclude = frozenset(config.exclude_tags) if config.exclude_tags is not None else None
     runnable = [c for c in scripts.user_classes if has_tasks(c, tags, exclude)]
@@ -66,7 +66,7 @@ def run(argv: Sequence[str]) -> int:
             return run_distributed(config)
         path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
         scripts = load_scripts(path, config.user_classes)
-        _check_runnable(config, scripts)
+        check_runnable(config, scripts)
         raise_open_files_limit()
         if config.headless:
             from horde.cli.headless import run_headless

@@ -149,7 +149,7 @@ def _exceptions(snapshot: StatsSnapshot) -> str:
 
 def _worker_row(w: WorkerSummary) -> str:
     # Same rule as the live UI and the health monitor: CPU > 90% or lag p99 > 10 ms.
-    saturated = w.cpu_percent_max > 90.0 or w.loop_lag_p99_ms > 10.0
+    saturated = w.saturated or w.cpu_percent_max > 90.0 or w.loop_lag_p99_ms > 10.0
     cls = ' class="saturated"' if saturated else ""
     return (f"<tr{cls}>{_td(_e(w.id), '')}{_td(_e(w.host), '')}{_td(_e(w.state), '')}"
             f"{_td(_int(w.users))}{_td(_int(w.requests))}{_td(f'{w.cpu_percent_max:.0f}')}"

@@ -24,7 +24,7 @@ from typing import Any
 from horde.report.html_report import history_columns
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.control import Controller
-from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthSample
+from horde.runtime.health import HealthSample
 from horde.stats import EndpointSummary, StatsSnapshot
 
 __all__ = [
@@ -103,17 +103,12 @@ def _plain(obj: object) -> Any:
 
 
 def worker_rows(workers: Sequence[WorkerSummary]) -> list[Json]:
-    """Workers as plain dicts, each with `saturated` computed by the same rule as the banner."""
+    """Workers as plain dicts; `saturated` is the master's verdict (sustained, not one spike)."""
     out = []
     for worker in workers:
         row = _plain(worker)
-        if not isinstance(row, dict):
-            continue
-        # The current figure when the model has one, else the run's maximum.
-        cpu = float(row.get("cpu_percent", row.get("cpu_percent_max")) or 0.0)
-        lag = float(row.get("loop_lag_p99_ms") or 0.0)
-        row["saturated"] = cpu > CPU_LIMIT_PERCENT or lag > LAG_LIMIT_MS
-        out.append(row)
+        if isinstance(row, dict):
+            out.append(row)
     return out
 
 

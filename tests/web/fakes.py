@@ -68,6 +68,8 @@ class FakeFleet:
     def workers(self) -> list[WorkerSummary]:
         return [
             WorkerSummary("w1", "hostA", "running", 5, 100, cpu_percent_max=40.0),
-            WorkerSummary("w2", "hostB", "running", 5, 100, cpu_percent_max=97.0),
-            WorkerSummary("w3", "hostC", "running", 5, 100, loop_lag_p99_ms=25.0),
+            WorkerSummary("w2", "hostB", "running", 5, 100, cpu_percent_max=97.0,
+                          cpu_percent=97.0, saturated=True),
+            WorkerSummary("w3", "hostC", "running", 5, 100, loop_lag_p99_ms=25.0,
+                          saturated=True),
         ]
