@@ -39,10 +39,10 @@ def fmt_ms(ms: float) -> str:
     return f"{ms:.0f}"
 
 
-def _endpoint_cells(e: EndpointSummary) -> list[str]:
+def _endpoint_cells(e: EndpointSummary) -> list[str | Text]:
     p = e.percentiles_ms
     return [
-        e.method, e.name, f"{e.requests:,}", f"{e.failures:,}",
+        e.method, Text(e.name), f"{e.requests:,}", f"{e.failures:,}",
         fmt_ms(p["50"]), fmt_ms(p["95"]), fmt_ms(p["99"]), fmt_ms(e.mean_ms),
         fmt_ms(e.min_ms), fmt_ms(e.max_ms), f"{e.avg_size_bytes:.0f}",
         f"{e.current_rps:.1f}", f"{e.current_fail_per_s:.1f}",
@@ -74,7 +74,7 @@ def _percentile_table(snapshot: StatsSnapshot) -> Table:
     for e in [*snapshot.endpoints, snapshot.total]:
         cells = [fmt_ms(e.percentiles_ms[k]) for k in PERCENTILE_KEYS]
         style = "bold" if e is snapshot.total else None
-        table.add_row(e.method, e.name, *cells, f"{e.requests:,}", style=style)
+        table.add_row(e.method, Text(e.name), *cells, f"{e.requests:,}", style=style)
     return table
 
 
@@ -85,7 +85,7 @@ def _errors_table(snapshot: StatsSnapshot) -> Table:
     table.add_column("Name")
     table.add_column("Error", overflow="fold")
     for e in snapshot.errors:
-        table.add_row(f"{e.occurrences:,}", e.method, e.name, e.error)
+        table.add_row(f"{e.occurrences:,}", e.method, Text(e.name), Text(e.error))
     return table
 
 
@@ -98,7 +98,8 @@ def _exceptions_table(snapshot: StatsSnapshot) -> Table:
     table.add_column("Traceback (last lines)", overflow="fold")
     for x in snapshot.exceptions:
         lines = [ln for ln in x.traceback.rstrip().splitlines() if ln.strip()]
-        table.add_row(f"{x.occurrences:,}", x.where, x.error, "\n".join(lines[-_TRACEBACK_LINES:]))
+        table.add_row(f"{x.occurrences:,}", Text(x.where), Text(x.error),
+                      Text("\n".join(lines[-_TRACEBACK_LINES:])))
     return table
 
 
@@ -111,7 +112,7 @@ def _workers_table(info: RunInfo) -> Table:
     table.add_column("Warnings", overflow="fold")
     for w in info.workers:
         table.add_row(
-            w.id, w.host, w.state, f"{w.users:,}", f"{w.requests:,}",
+            Text(w.id), Text(w.host), w.state, f"{w.users:,}", f"{w.requests:,}",
             f"{w.cpu_percent_max:.0f}", fmt_ms(w.loop_lag_p99_ms),
             Text("; ".join(w.warnings), style=_WARN_STYLE),
         )  # fmt: skip

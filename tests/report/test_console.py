@@ -67,3 +67,26 @@ def test_terminal_mode_redraws_table(snapshot: StatsSnapshot, info: RunInfo) -> 
     assert "/home" in out and "WARNING: generator CPU above 90%" in out
     assert "Response time percentiles" in out
     reporter.close()  # idempotent
+
+
+def test_names_with_brackets_are_shown_verbatim() -> None:
+    """User-chosen names are text, never rich markup: "/items/[id]" must not lose "[id]"."""
+    from horde.report.console import render_summary
+    from horde.report.model import RunInfo
+    from horde.stats import RequestStats, StatsAggregate
+
+    stats = RequestStats()
+    stats.record("GET", "/items/[id]", 1000, 10, None, 500)
+    stats.record("GET", "/items/[id]", 1000, 10, "HTTP 500 [bold]x[/bold]", 500)
+    aggregate = StatsAggregate()
+    aggregate.apply(stats.take_delta(), 0)
+    aggregate.close_second(0, 1)
+    from io import StringIO
+
+    from rich.console import Console
+
+    out = StringIO()
+    Console(file=out, width=200).print(render_summary(aggregate.snapshot(1.0), RunInfo()))
+    text = out.getvalue()
+    assert "/items/[id]" in text
+    assert "HTTP 500 [bold]x[/bold]" in text
