@@ -185,3 +185,43 @@ def test_refused_target_is_failures_not_a_crash(tmp_path: Path) -> None:
     assert run.result["total"]["requests"] == run.result["total"]["failures"] > 0
     assert any("ConnectError" in e["error"] for e in run.result["errors"])
     assert "Traceback" not in run.stderr
+
+
+def test_out_of_open_files_is_said_once_and_counted(tmp_path: Path,
+                                                    plain_target: Target) -> None:
+    """With a hard limit of 40 files and 60 users, connections fail with EMFILE:
+    horde says so once with the fix, counts those requests as failures, and goes on."""
+    import resource
+    import subprocess
+    import sys
+
+    from tests.integration.horde_process import _env
+
+    script = write_script(tmp_path, """
+        from horde import HttpUser, task, constant
+        class Many(HttpUser):
+            wait_time = constant(0.05)
+            @task
+            def fast(self):
+                self.client.get("/fast")
+    """)
+
+    def limit_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "horde", "-f", str(script), "-H", plain_target.url,
+         "--headless", "-u", "60", "-r", "60", "-t", "2s", "--json", str(tmp_path / "r.json")],
+        cwd=tmp_path, env=_env(), text=True, capture_output=True, timeout=60,
+        preexec_fn=limit_files,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("ulimit -n") == 1, proc.stderr
+    import json
+
+    result = json.loads((tmp_path / "r.json").read_text())
+    emfile = [e for e in result["errors"] if e["error"].startswith("TooManyOpenFiles")]
+    assert emfile and emfile[0]["occurrences"] > 0
+    # Users that did get a socket kept working, and nothing was lost.
+    assert result["total"]["requests"] - result["total"]["failures"] == \
+        plain_target.counts().answered > 0
