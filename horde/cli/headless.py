@@ -1,10 +1,15 @@
-"""A headless local run: start at once, show live statistics, summarise, write files."""
+"""A headless run: start at once, show live statistics, summarise, write files.
+
+`drive` does it for any `Controller`: a local runner here, a master in
+horde.cli.distributed, so both print and exit the same way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,11 +24,13 @@ from horde.report.csv_report import write_csv
 from horde.report.html_report import write_html
 from horde.report.json_report import write_json
 from horde.report.model import RunInfo
+from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.stats import StatsSnapshot
 
-__all__ = ["run_headless", "exit_code_for", "build_events", "run_options"]
+__all__ = ["run_headless", "exit_code_for", "build_events", "run_options", "drive",
+           "live_view", "make_console", "write_result_files"]
 
 LIVE_EVERY_S = 2
 
@@ -78,28 +85,36 @@ def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
     return ok
 
 
-async def run_headless(config: Config, scripts: LoadedScripts) -> int:
-    loop = asyncio.get_running_loop()
+def make_console() -> Console:
     # Off a terminal (CI logs, files) rich would assume 80 columns and cut the
     # tables; a log line has room for the whole table.
-    console = Console(file=sys.stdout, width=None if sys.stdout.isatty() else 180)
-    reporter = ConsoleReporter(console)
-    events = build_events(scripts)
-    runner: LocalRunner | None = None
+    return Console(file=sys.stdout, width=None if sys.stdout.isatty() else 180)
+
+
+def live_view(config: Config, reporter: ConsoleReporter,
+              controller: Callable[[], Controller | None]) -> Callable[[int, HealthSample], None]:
+    """The per-second callback printing the live table every `LIVE_EVERY_S` seconds."""
 
     def on_second(second: int, health: HealthSample) -> None:
-        if not config.only_summary and runner is not None and (second + 1) % LIVE_EVERY_S == 0:
-            info = runner.info()
+        run = controller()
+        if not config.only_summary and run is not None and (second + 1) % LIVE_EVERY_S == 0:
+            info = run.info()
             # Live, the warning is about this very second, not the whole run.
             live_info = replace(info, generator=replace(info.generator, warnings=health.warnings()))
-            reporter.live(runner.snapshot(), live_info)
+            reporter.live(run.snapshot(), live_info)
 
-    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
-    try:
-        events.init.fire(environment=runner)
-    except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
-        raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+    return on_second
 
+
+async def drive(controller: Controller, config: Config, console: Console,
+                reporter: ConsoleReporter, force_stop: Callable[[], None],
+                prepare: Callable[[], Awaitable[bool]] | None = None) -> int:
+    """Run one headless test on `controller`: signals, start, wait, summary, files, exit code.
+
+    `prepare` (a master waiting for its workers) runs first, under the same
+    signal handling; False from it ends the run with exit code 2.
+    """
+    loop = asyncio.get_running_loop()
     signals_seen = 0
 
     def on_signal() -> None:
@@ -108,20 +123,37 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
         if signals_seen == 1:
             console.print("horde: stopping; waiting for requests in flight "
                           "(press Ctrl-C again to stop at once)")
-            runner.request_stop()
+            controller.request_stop()
         else:
-            runner.force_stop()
+            force_stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     try:
-        await runner.start(config.users, config.spawn_rate, run_time=config.run_time)
-        await runner.wait_stopped()
+        if prepare is not None and not await prepare():
+            return 2
+        if signals_seen == 0:
+            await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
+            await controller.wait_stopped()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
-    snapshot, info = runner.snapshot(), runner.info()
+    snapshot, info = controller.snapshot(), controller.info()
     reporter.summary(snapshot, info)
     if not write_result_files(config, snapshot, info, console):
         return 2
     return exit_code_for(snapshot, config)
+
+
+async def run_headless(config: Config, scripts: LoadedScripts) -> int:
+    console = make_console()
+    reporter = ConsoleReporter(console)
+    events = build_events(scripts)
+    runner: LocalRunner | None = None
+    on_second = live_view(config, reporter, lambda: runner)
+    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    try:
+        events.init.fire(environment=runner)
+    except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
+        raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+    return await drive(runner, config, console, reporter, runner.force_stop)

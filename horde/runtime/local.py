@@ -6,7 +6,7 @@
 * `RequestStats`, where every request is recorded (the hot path), and a
   once-a-second tick that folds it into a `StatsDelta`;
 * where the delta goes: into this process's own `StatsAggregate` for a local
-  run, or to the master for a worker (`on_delta`);
+  run, or to `on_delta` (a worker sends it to the master) when given;
 * the `HealthMonitor`.
 
 Test time: second `k` of a test is [start + k, start + k + 1) on this loop's
@@ -60,6 +60,7 @@ class LocalRunner:
         events: Events,
         *,
         on_second: Callable[[int, HealthSample], None] | None = None,
+        on_delta: Callable[[StatsDelta], None] | None = None,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self.classes = tuple(classes)
@@ -69,7 +70,7 @@ class LocalRunner:
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
         self.population = Population(classes, self._shared(options.host), self._loop)
-        self.state: RunState = "ready"
+        self.state: str = "ready"  # a RunState; str so it satisfies Controller
         self.target_users = 0
         self.spawn_rate = 1.0
         self.started_at: datetime | None = None
@@ -81,6 +82,7 @@ class LocalRunner:
         self._stop_task: asyncio.Task[None] | None = None
         self._warned_emfile = False
         self._on_second = on_second
+        self._on_delta = on_delta
         self.last_health = HealthSample(0.0, 0.0)
 
     # --- wiring -------------------------------------------------------------
@@ -119,10 +121,18 @@ class LocalRunner:
         return class_counts([(c.__name__, c.weight, c.fixed_count) for c in self.classes], users)
 
     async def start(self, users: int, spawn_rate: float, host: str | None = None,
-                    run_time: float | None = None) -> None:
-        """Begin a test (or, if one runs, change its target)."""
+                    run_time: float | None = None,
+                    targets: Mapping[str, int] | None = None) -> None:
+        """Begin a test (or, if one runs, change its target).
+
+        ``targets`` (absolute per-class counts, a worker's share from the
+        master) replaces the split of ``users`` by weight when given.
+        """
         if self.state in ("spawning", "running"):
-            self.update(users, spawn_rate)
+            if targets is not None:
+                self.set_targets(targets, spawn_rate)
+            else:
+                self.update(users, spawn_rate)
             return
         if host is not None:
             self.options = replace(self.options, host=host)
@@ -143,12 +153,19 @@ class LocalRunner:
         self._ticker = self._loop.create_task(self._tick_loop(), name="tick")
         if run_time is not None:
             self._run_timer = self._loop.call_later(run_time, self.request_stop)
-        self.update(users, spawn_rate)
+        if targets is not None:
+            self.set_targets(targets, spawn_rate)
+        else:
+            self.update(users, spawn_rate)
 
     def update(self, users: int, spawn_rate: float) -> None:
-        self.target_users, self.spawn_rate = users, spawn_rate
+        self.set_targets(self.targets_for(users), spawn_rate)
+
+    def set_targets(self, targets: Mapping[str, int], spawn_rate: float) -> None:
+        """Ramp to absolute per-class counts (unknown class names: KeyError)."""
+        self.population.set_target(targets, spawn_rate)
+        self.target_users, self.spawn_rate = sum(targets.values()), spawn_rate
         self.state = "spawning"
-        self.population.set_target(self.targets_for(users), spawn_rate)
         self._loop.create_task(self._mark_running())
 
     async def _mark_running(self) -> None:
@@ -162,7 +179,8 @@ class LocalRunner:
             return
         self._stop_task = self._loop.create_task(self.stop())
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop every user; ``grace`` overrides ``--stop-timeout`` (0: close the gates now)."""
         if self.state in ("stopping", "stopped"):
             await self._stopped.wait()
             return
@@ -173,7 +191,8 @@ class LocalRunner:
         self.state = "stopping"
         if self._run_timer is not None:
             self._run_timer.cancel()
-        await self.population.stop_all(self.options.stop_timeout, self.options.request_timeout)
+        stop_timeout = self.options.stop_timeout if grace is None else grace
+        await self.population.stop_all(stop_timeout, self.options.request_timeout)
         if self._ticker is not None:
             self._ticker.cancel()
         self._tick()  # the last partial second, so nothing recorded is left behind
@@ -208,8 +227,11 @@ class LocalRunner:
     def _tick(self) -> None:
         delta = self.stats.take_delta()
         self._check_emfile(delta)
-        self.aggregate.apply(delta, self._second)
-        self.aggregate.close_second(self._second, self.population.count)
+        if self._on_delta is not None:
+            self._on_delta(delta)  # a worker: the master merges it, keyed by its own clock
+        else:
+            self.aggregate.apply(delta, self._second)
+            self.aggregate.close_second(self._second, self.population.count)
         self.last_health = self.health.sample()
         if self._on_second is not None:
             self._on_second(self._second, self.last_health)

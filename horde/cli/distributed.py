@@ -1,0 +1,282 @@
+"""`--master`, `--worker` and `--processes`: the distributed roles on the command line.
+
+* ``--master``: load the scripts (for the classes' weights), ship the ``-f``
+  files to every worker, and drive the test headless (``--headless -u -r -t``,
+  after ``--expect-workers`` have joined) or from the web UI;
+* ``--worker``: run a master's tests until it says Quit (exit 0), refuses
+  this worker (2), or cannot be reached for ``--reconnect-timeout`` (1);
+* ``--processes N|auto``: a master on 127.0.0.1 (any free port unless
+  ``--master`` names one) plus N ``python -m horde --worker`` children; with
+  ``--worker``, N worker children for a remote master.
+
+Children are ours: they get a private working directory and no ``HORDE_*``
+environment (so no config file or variable makes them spawn children of
+their own), they stop their users when the master falls silent, and they are
+terminated by PID when the master is done.
+
+CURVE (``--curve-keys DIR``): the master reads ``DIR/master.key_secret`` and
+admits the public keys in ``DIR/workers/*.key`` (or anyone knowing its key
+when there is no such directory); a worker reads ``DIR/worker.key_secret``
+and ``DIR/master.key``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from horde.cli.config import Config
+from horde.cli.headless import build_events, drive, live_view, make_console, run_options
+from horde.cli.loader import default_script, load_scripts
+from horde.errors import HordeError, ScriptError, UsageError
+from horde.events import Events
+from horde.net import CurveKeys, MasterChannel
+from horde.report.console import ConsoleReporter
+from horde.runtime.bundle import read_test_files
+from horde.runtime.limits import raise_open_files_limit
+from horde.runtime.master import MasterRunner
+from horde.runtime.worker import WorkerOptions, WorkerRuntime
+from horde.user import User
+from horde.wire import bundle_from_contents, sha_map
+
+__all__ = ["run_distributed", "worker_command", "process_count"]
+
+log = logging.getLogger(__name__)
+
+CHILD_RECONNECT_S = 10.0
+_CHILD_GRACE_S = 10.0
+
+
+def process_count(value: int | str) -> int:
+    return os.cpu_count() or 1 if value == "auto" else int(value)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every POSIX platform
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def run_distributed(config: Config) -> int:
+    raise_open_files_limit()
+    try:
+        with asyncio.Runner(loop_factory=_new_loop) as runner:
+            if config.worker:
+                if config.processes is not None:
+                    return _run_worker_children(config, process_count(config.processes))
+                return runner.run(run_worker(config))
+            local = process_count(config.processes) if config.processes is not None else 0
+            return runner.run(run_master(config, local))
+    except ScriptError as exc:
+        print(f"horde: broken test script: {exc}", file=sys.stderr)
+        return 2
+    except HordeError as exc:
+        print(f"horde: {exc}", file=sys.stderr)
+        return 2
+
+
+# --- keys ---------------------------------------------------------------------------------
+
+
+def _master_keys(config: Config) -> CurveKeys | None:
+    if config.curve_keys is None:
+        return None
+    base = Path(config.curve_keys)
+    workers = base / "workers"
+    if workers.is_dir():
+        return CurveKeys.for_master(base / "master.key_secret", workers)
+    return CurveKeys.for_master(base / "master.key_secret", allow_any_client=True)
+
+
+def _worker_keys(config: Config) -> CurveKeys | None:
+    if config.curve_keys is None:
+        return None
+    base = Path(config.curve_keys)
+    return CurveKeys.for_worker(base / "worker.key_secret", base / "master.key")
+
+
+# --- the master ---------------------------------------------------------------------------
+
+
+async def run_master(config: Config, local_workers: int) -> int:
+    path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+    scripts = load_scripts(path, config.user_classes)
+    from horde.cli.main import check_runnable  # the same checks as a local run
+
+    check_runnable(config, scripts)
+    files, entry = read_test_files(path)
+    bundle = bundle_from_contents(files, entry)
+    events = build_events(scripts)
+    # --processes alone: a private master on loopback, on any free port.
+    own_port = local_workers > 0 and not config.master
+    host = "127.0.0.1" if own_port else config.master_bind_host
+    port = 0 if own_port else config.master_bind_port
+    console = make_console()
+    reporter = ConsoleReporter(console)
+    async with MasterChannel(host, port, curve=_master_keys(config)) as channel:
+        runner: MasterRunner | None = None
+        on_second = live_view(config, reporter, lambda: runner)
+        runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
+                              bundle, on_second=on_second)
+        try:
+            events.init.fire(environment=runner)
+        except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
+            raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+        runner.serve()
+        log.info("master listening on %s", channel.endpoint)
+        children = _start_children(config, local_workers, channel.port) if local_workers else []
+        expect = local_workers or config.expect_workers
+        try:
+            if not config.headless:
+                return await _with_web(runner, config)
+            return await drive(runner, config, console, reporter, runner.force_stop,
+                               prepare=lambda: _wait_for_workers(runner, config, expect, console))
+        finally:
+            runner.quit_workers()
+            await asyncio.sleep(0.2)  # let the Quit frames leave before the socket closes
+            runner.close()
+            _end_children(children)
+
+
+async def _wait_for_workers(runner: MasterRunner, config: Config, n: int, console: Any) -> bool:
+    console.print(f"horde: waiting for {n} worker{'s' if n != 1 else ''} to connect")
+    joined = asyncio.ensure_future(runner.wait_for_workers(n, config.expect_workers_max_wait))
+    stopped = asyncio.ensure_future(runner.wait_stopped())
+    try:
+        await asyncio.wait({joined, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if stopped.done() and not joined.done():
+        joined.cancel()
+        return True  # Ctrl-C while waiting: `drive` sees the signal and summarises
+    if not joined.result():
+        have = len(runner.fleet.active())
+        console.print(f"horde: only {have} of {n} workers connected within "
+                      f"{config.expect_workers_max_wait:.0f} s (--expect-workers-max-wait)",
+                      style="red", markup=False)
+        return False
+    return True
+
+
+async def _with_web(runner: MasterRunner, config: Config) -> int:
+    try:
+        web_run = importlib.import_module("horde.cli.web_run")
+    except ImportError:
+        raise UsageError("the web UI for a master is not available in this version yet; "
+                         "run the master with --headless") from None
+    code: int = await web_run.run_with_web(runner, config)
+    return code
+
+
+# --- local worker processes ---------------------------------------------------------------
+
+
+def worker_command(config: Config, master_host: str, master_port: int,
+                   reconnect_timeout: float) -> list[str]:
+    argv = [sys.executable, "-m", "horde", "--worker", "--master-host", master_host,
+            "--master-port", str(master_port), "--loglevel", config.loglevel,
+            "--reconnect-timeout", f"{reconnect_timeout}s"]
+    if config.curve_keys is not None:
+        argv += ["--curve-keys", str(Path(config.curve_keys).resolve())]
+    if config.worker and config.hordefile:
+        argv += ["-f", str(Path(config.hordefile).resolve())]
+    return argv
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    # The child must import the same horde as this process.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _start_children(config: Config, n: int, port: int, host: str = "127.0.0.1",
+                    reconnect_timeout: float = CHILD_RECONNECT_S) -> list[subprocess.Popen[bytes]]:
+    workdir = tempfile.mkdtemp(prefix="horde-workers-")
+    argv = worker_command(config, host, port, reconnect_timeout)
+    return [subprocess.Popen(argv, cwd=workdir, env=_child_env(), stdin=subprocess.DEVNULL)
+            for _ in range(n)]
+
+
+def _end_children(children: Sequence[subprocess.Popen[bytes]]) -> None:
+    """Wait briefly for children that got Quit, then terminate (and kill) by PID."""
+    for proc in children:
+        try:
+            proc.wait(timeout=3.0)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+    for proc in children:
+        try:
+            proc.wait(timeout=_CHILD_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _run_worker_children(config: Config, n: int) -> int:
+    children = _start_children(config, n, config.master_port, config.master_host,
+                               config.reconnect_timeout)
+
+    def forward(signum: int, _frame: object) -> None:
+        for proc in children:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return max(proc.wait() for proc in children)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        _end_children(children)
+
+
+# --- a worker -----------------------------------------------------------------------------
+
+
+def _load(path: Path) -> tuple[Sequence[type[User]], Events]:
+    loaded = load_scripts(path)
+    return loaded.user_classes, build_events(loaded)
+
+
+async def run_worker(config: Config) -> int:
+    own_sha = None
+    scripts = None
+    if config.hordefile:
+        path = Path(config.hordefile)
+        files, _ = read_test_files(path)
+        own_sha = sha_map(files)
+        scripts = _load(path)
+    options = WorkerOptions(master_host=config.master_host, master_port=config.master_port,
+                            curve=_worker_keys(config),
+                            reconnect_timeout=config.reconnect_timeout, own_files_sha=own_sha)
+    runtime = WorkerRuntime(options, _load, scripts)
+    if scripts is not None:
+        try:
+            scripts[1].init.fire(environment=runtime)
+        except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
+            raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runtime.leave)
+    try:
+        outcome = await runtime.run()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    if outcome.message and outcome.kind != "quit":
+        print(f"horde: worker {runtime.worker_id}: {outcome.message}", file=sys.stderr)
+    return outcome.exit_code

@@ -1,0 +1,175 @@
+"""The master's picture of its workers: who is there, in what state, how healthy.
+
+Pure bookkeeping, no I/O and no clock of its own: every method that depends
+on time takes ``now`` (the master loop's monotonic seconds), so the rules can
+be tested without sleeping.
+
+States of a worker, as the master sees it:
+
+* ``joining``  — said Hello and was welcomed; its files are not proven yet;
+* ``ready``    — files proven, has not taken part in a test yet;
+* ``running``  — has taken part in a test; holds its share while one runs
+  (``test_id`` says which);
+* ``missing``  — silent for `MISSING_AFTER_S`; its users were moved to the
+  others, its statistics so far are kept; it rejoins if it comes back;
+* ``lost``     — still missing when the test ended (reported with 0 users);
+* ``left``     — said Goodbye.
+
+Invariants:
+
+* `active()` (the workers that get users) is exactly the ``ready`` and
+  ``running`` workers, in the order they first joined, so a rebalance after a
+  join or a loss moves as few users as `horde.plan.split_users` allows;
+* a worker's ``requests`` only grow (the sum of its reports), whatever its state;
+* a saturation warning is recorded once per streak of `SATURATED_FOR_S`
+  consecutive saturated heartbeats, not once per heartbeat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from horde.report.model import WorkerSummary
+from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS
+from horde.stats import Histogram
+
+__all__ = ["Fleet", "WorkerRecord", "MISSING_AFTER_S", "SATURATED_FOR_S"]
+
+MISSING_AFTER_S = 3.0
+SATURATED_FOR_S = 5
+_MAX_WARNINGS = 20  # per worker: a flapping worker must not grow the summary forever
+
+
+@dataclass
+class WorkerRecord:
+    id: str
+    host: str
+    pid: int
+    joined_at: float
+    state: str = "joining"
+    last_seen: float = 0.0
+    test_id: str | None = None
+    """The test whose share it was last sent (None: holds nothing)."""
+    users: int = 0
+    final_users: int | None = None
+    """Users held when the test began stopping (what the summary shows)."""
+    class_users: dict[str, int] = field(default_factory=dict)
+    assigned: dict[str, int] = field(default_factory=dict)
+    worker_state: str = "ready"
+    requests: int = 0
+    cpu_percent_max: float = 0.0
+    cpu_percent: float = 0.0
+    loop_lag_p99_ms: float = 0.0
+    memory_rss: int = 0
+    warnings: list[str] = field(default_factory=list)
+    _lags: Histogram = field(default_factory=Histogram, repr=False)
+    _streak: int = field(default=0, repr=False)
+
+    def warn(self, message: str) -> None:
+        if len(self.warnings) < _MAX_WARNINGS:
+            self.warnings.append(message)
+
+    def heartbeat(self, cpu: float, lag_p99_ms: float, users: int, memory: int,
+                  state: str) -> str | None:
+        """Record one heartbeat; returns a warning when a saturation streak reaches its limit."""
+        self.cpu_percent, self.users, self.memory_rss = cpu, users, memory
+        self.worker_state = state
+        self.cpu_percent_max = max(self.cpu_percent_max, cpu)
+        self._lags.record(int(lag_p99_ms * 1000.0))
+        self._lags.fold()
+        self.loop_lag_p99_ms = round(self._lags.percentile(0.99) / 1000.0, 2)
+        saturated = cpu > CPU_LIMIT_PERCENT or lag_p99_ms > LAG_LIMIT_MS
+        self._streak = self._streak + 1 if saturated else 0
+        if self._streak != SATURATED_FOR_S:
+            return None
+        message = (f"saturated for {SATURATED_FOR_S} s (CPU {cpu:.0f}%, loop lag p99 "
+                   f"{lag_p99_ms:.1f} ms): its latency figures include its own delay; "
+                   "add workers or give each fewer users")
+        self.warn(message)
+        return message
+
+    def summary(self) -> WorkerSummary:
+        lost = self.state == "lost"
+        return WorkerSummary(
+            id=self.id, host=self.host, state=self.state,
+            users=0 if lost else (self.users if self.final_users is None else self.final_users),
+            requests=self.requests,
+            cpu_percent_max=self.cpu_percent_max, loop_lag_p99_ms=self.loop_lag_p99_ms,
+            warnings=list(self.warnings),
+        )
+
+
+class Fleet:
+    """Every worker the master has welcomed during its life, by id."""
+
+    def __init__(self) -> None:
+        self._workers: dict[str, WorkerRecord] = {}
+
+    def __contains__(self, worker_id: object) -> bool:
+        return worker_id in self._workers
+
+    def __len__(self) -> int:
+        return len(self._workers)
+
+    def get(self, worker_id: str) -> WorkerRecord | None:
+        return self._workers.get(worker_id)
+
+    def all(self) -> list[WorkerRecord]:
+        return list(self._workers.values())
+
+    def add(self, worker_id: str, host: str, pid: int, now: float) -> WorkerRecord:
+        """A welcomed worker (a returning one keeps its statistics and warnings)."""
+        record = self._workers.get(worker_id)
+        if record is None:
+            record = WorkerRecord(worker_id, host, pid, joined_at=now)
+            self._workers[worker_id] = record
+        record.host, record.pid = host, pid
+        record.state, record.last_seen, record.test_id = "joining", now, None
+        return record
+
+    def active(self) -> list[WorkerRecord]:
+        """Workers that hold (or should hold) users, in join order."""
+        return sorted((w for w in self._workers.values() if w.state in ("ready", "running")),
+                      key=lambda w: w.joined_at)
+
+    def connected(self) -> list[WorkerRecord]:
+        """Workers the master heartbeats: joining, ready or running."""
+        return [w for w in self._workers.values() if w.state in ("joining", "ready", "running")]
+
+    def seen(self, worker_id: str, now: float) -> WorkerRecord | None:
+        record = self._workers.get(worker_id)
+        if record is not None:
+            record.last_seen = now
+        return record
+
+    def find_silent(self, now: float) -> list[WorkerRecord]:
+        """Mark connected workers silent for `MISSING_AFTER_S` as missing; return them."""
+        gone = []
+        for w in self.connected():
+            if now - w.last_seen >= MISSING_AFTER_S:
+                w.state, w.test_id, w.users = "missing", None, 0
+                w.class_users, w.assigned = {}, {}
+                w.warn(f"silent for {MISSING_AFTER_S:.0f} s: marked missing, users moved")
+                gone.append(w)
+        return gone
+
+    def begin_stop(self) -> None:
+        """A test begins stopping: remember what each worker held."""
+        for w in self._workers.values():
+            w.final_users = w.users if w.state in ("ready", "running") else 0
+
+    def end_test(self) -> None:
+        """A test ended: missing workers are lost; the others hold nothing now."""
+        for w in self._workers.values():
+            if w.state == "missing":
+                w.state = "lost"
+                w.users = 0
+            w.test_id = None
+            w.assigned = {}
+
+    def begin_test(self) -> None:
+        for w in self._workers.values():
+            w.final_users = None
+
+    def summaries(self) -> list[WorkerSummary]:
+        return [w.summary() for w in sorted(self._workers.values(), key=lambda w: w.joined_at)]

@@ -1,0 +1,383 @@
+"""A worker: runs its share of a master's test with a `LocalRunner` engine.
+
+One `WorkerRuntime` lives as long as the worker process. It connects to the
+master, proves it runs the master's files, then obeys Start / Update / Stop /
+Quit. Each second it sends a `WorkerHeartbeat` (with its health) and, while a
+test runs, the `StatsReport` of what it recorded that second.
+
+Invariants:
+
+* no orphaned load: when the master has been silent for `MASTER_SILENT_S`,
+  every user's gate closes at once (no new request starts), so the target sees
+  this worker's requests stop within about that many seconds; the worker then
+  reconnects for ``reconnect_timeout`` seconds, joins a master's next test if
+  one answers, and otherwise gives up;
+* control messages are applied in arrival order, one at a time (a lock), but
+  never block the receiver: heartbeats keep being heard while users stop;
+* a report that could not be sent (no master connected) is kept and sent
+  before the next one, up to `MAX_PENDING_REPORTS`; reports of another test
+  are dropped by the master, so keeping them is harmless;
+* the runtime never prints: what the person must read comes back in
+  `WorkerOutcome.message`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections import deque
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import psutil
+
+from horde._version import __version__
+from horde.errors import HordeError
+from horde.events import Events
+from horde.net import CurveKeys, WorkerChannel
+from horde.runtime.bundle import install_bundle, load_path
+from horde.runtime.health import HealthMonitor, HealthSample
+from horde.runtime.local import LocalRunner, RunOptions
+from horde.stats import StatsDelta
+from horde.user import User
+from horde.wire import (
+    PROTOCOL_VERSION,
+    FilesAck,
+    FilesBundle,
+    Goodbye,
+    Hello,
+    MasterHeartbeat,
+    Quit,
+    Refuse,
+    Start,
+    StateChanged,
+    StatsReport,
+    Stop,
+    Update,
+    Welcome,
+    WorkerBound,
+    WorkerError,
+    WorkerHeartbeat,
+    WorkerState,
+    delta_to_wire,
+    sha_map,
+)
+
+__all__ = ["WorkerRuntime", "WorkerOptions", "WorkerOutcome", "LoadFn", "MASTER_SILENT_S",
+           "MAX_PENDING_REPORTS", "new_worker_id"]
+
+log = logging.getLogger(__name__)
+
+MASTER_SILENT_S = 3.0
+MAX_PENDING_REPORTS = 300
+HELLO_EVERY_S = 1.0
+
+LoadFn = Callable[[Path], tuple[Sequence[type[User]], Events]]
+"""Load the scripts at a path: (user classes, events with the scripts' listeners)."""
+
+Outcome = Literal["quit", "refused", "gave_up", "broken"]
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:200]}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    master_host: str = "127.0.0.1"
+    master_port: int = 5557
+    curve: CurveKeys | None = None
+    reconnect_timeout: float = 60.0
+    """How long to look for a master, at first and after losing one."""
+    worker_id: str = field(default_factory=new_worker_id)
+    own_files_sha: dict[str, str] | None = None
+    """sha256 of this worker's own -f files (None: run what the master ships)."""
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    kind: Outcome
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return {"quit": 0, "gave_up": 1}.get(self.kind, 2)
+
+
+class WorkerRuntime:
+    def __init__(self, options: WorkerOptions, load: LoadFn,
+                 scripts: tuple[Sequence[type[User]], Events] | None = None) -> None:
+        self.options = options
+        self._load = load
+        self._loop = asyncio.get_running_loop()
+        self._channel = WorkerChannel(options.worker_id, options.master_host,
+                                      options.master_port, curve=options.curve)
+        self._scripts = scripts
+        self._installed_sha: dict[str, str] | None = None
+        self._runner: LocalRunner | None = None
+        self._test_id: str | None = None
+        self._control = asyncio.Lock()
+        self._pending: deque[StatsReport] = deque(maxlen=MAX_PENDING_REPORTS)
+        self._seq = 0
+        self._beat = 0
+        self._last_heard = 0.0
+        self._welcomed = False
+        self._outcome: WorkerOutcome | None = None
+        self._wake = asyncio.Event()
+        self._health = HealthMonitor(self._loop)
+        self._process = psutil.Process()
+        self._sent_counts: dict[str, int] | None = None
+        self._sent_state = ""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.state = "ready"
+
+    @property
+    def worker_id(self) -> str:
+        return self.options.worker_id
+
+    # --- the life of a worker ----------------------------------------------------
+
+    async def run(self) -> WorkerOutcome:
+        """Serve masters until told to quit, refused, or no master answers in time."""
+        await self._channel.start()
+        self._health.start()
+        try:
+            while True:
+                outcome = await self._session()
+                if outcome is not None:
+                    return outcome
+                log.warning("worker %s: the master is silent; all users stopped, "
+                            "reconnecting for up to %.0f s", self.worker_id,
+                            self.options.reconnect_timeout)
+                await self._channel.reconnect()
+        finally:
+            await self._stop_users(grace=0.0)
+            self._health.stop()
+            for task in list(self._tasks):
+                task.cancel()
+            self._channel.close()
+
+    async def _session(self) -> WorkerOutcome | None:
+        """One connection to a master; None when it went silent (reconnect)."""
+        self._welcomed, self._outcome = False, None
+        deadline = self._loop.time() + self.options.reconnect_timeout
+        receiver = self._loop.create_task(self._receive(), name="worker-recv")
+        next_hello = next_beat = self._loop.time()
+        try:
+            while self._outcome is None:
+                now = self._loop.time()
+                if not self._welcomed:
+                    if now >= deadline:
+                        return WorkerOutcome("gave_up", "no master answered at "
+                                             f"{self._channel.endpoint} within "
+                                             f"{self.options.reconnect_timeout:.0f} s")
+                    if now >= next_hello:
+                        self._channel.send(self._hello())
+                        next_hello = now + HELLO_EVERY_S
+                elif now - self._last_heard >= MASTER_SILENT_S:
+                    self._master_lost()
+                    return None
+                elif now >= next_beat:
+                    self._heartbeat()
+                    next_beat = now + 1.0
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=0.25)
+                except TimeoutError:
+                    pass
+            return self._outcome
+        finally:
+            receiver.cancel()
+
+    def leave(self, reason: str = "stopped by a signal") -> None:
+        """Stop the users, tell the master (Goodbye) and end `run` (signal handlers call it)."""
+        if self._welcomed:
+            self._channel.send(Goodbye(reason))
+        self._spawn(self._quit(reason))
+
+    def _finish(self, outcome: WorkerOutcome) -> None:
+        self._outcome = outcome
+        self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("worker %s: %s", self.worker_id, exc)
+            self._channel.send(WorkerError(f"{type(exc).__name__}: {exc}"))
+
+    # --- messages from the master ----------------------------------------------------
+
+    def _hello(self) -> Hello:
+        return Hello(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
+                     horde_version=__version__, protocol=PROTOCOL_VERSION,
+                     cores=os.cpu_count() or 1, files_sha=self.options.own_files_sha)
+
+    async def _receive(self) -> None:
+        while True:
+            try:
+                msg = await self._channel.recv()
+            except HordeError as exc:
+                self._finish(WorkerOutcome("broken", str(exc)))
+                return
+            self._last_heard = self._loop.time()
+            self._handle(msg)
+
+    def _handle(self, msg: WorkerBound) -> None:
+        if isinstance(msg, Refuse):
+            self._finish(WorkerOutcome("refused", f"the master refused this worker: {msg.reason}"))
+        elif isinstance(msg, Welcome):
+            if not self._welcomed:
+                log.info("worker %s: joined the master at %s", self.worker_id,
+                         self._channel.endpoint)
+            self._welcomed = True
+            self._sent_counts, self._sent_state = None, ""
+            self._flush_pending()
+        elif not self._welcomed:
+            return  # stale traffic from before the handshake
+        elif isinstance(msg, FilesBundle):
+            self._install(msg)
+        elif isinstance(msg, Start):
+            self._spawn(self._start(msg))
+        elif isinstance(msg, Update):
+            self._spawn(self._update(msg))
+        elif isinstance(msg, Stop):
+            self._spawn(self._stop_test(msg.test_id))
+        elif isinstance(msg, Quit):
+            self._spawn(self._quit(msg.reason))
+        elif isinstance(msg, MasterHeartbeat):
+            pass  # `_last_heard` is all it is for
+
+    def _install(self, bundle: FilesBundle) -> None:
+        shas = {f.path: f.sha256 for f in bundle.files}
+        if shas != self._installed_sha or self._scripts is None:
+            try:
+                directory = install_bundle(bundle)
+                classes, events = self._load(load_path(directory, bundle))
+                events.init.fire(environment=self)
+            except Exception as exc:  # noqa: BLE001 - a broken script is reported, not raised
+                message = f"cannot run the master's test files: {exc}"
+                self._channel.send(WorkerError(message, fatal=True))
+                self._finish(WorkerOutcome("broken", message))
+                return
+            self._scripts, self._installed_sha = (classes, events), shas
+        self._channel.send(FilesAck(files_sha=sha_map({f.path: f.content for f in bundle.files})))
+
+    # --- running tests (serialised by `_control`) -----------------------------------------
+
+    async def _start(self, msg: Start) -> None:
+        async with self._control:
+            runner = self._runner
+            if runner is not None and self._test_id == msg.test_id \
+                    and runner.state in ("spawning", "running"):
+                runner.set_targets(msg.targets, msg.spawn_rate)
+                return
+            await self._stop_users(grace=0.0)
+            if self._scripts is None:
+                raise HordeError("asked to start a test before any test files arrived")
+            classes, events = self._scripts
+
+            def number(key: str, default: float) -> float:
+                value = msg.options.get(key)
+                return float(value) if isinstance(value, (int, float)) else default
+
+            options = RunOptions(
+                host=msg.host,
+                tags=frozenset(msg.tags) if msg.tags is not None else None,
+                exclude_tags=frozenset(msg.exclude_tags) if msg.exclude_tags is not None else None,
+                stop_timeout=number("stop_timeout", 0.0),
+                request_timeout=number("request_timeout", 60.0),
+            )
+            self._test_id, self._seq = msg.test_id, 0
+            self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
+                                  maxlen=MAX_PENDING_REPORTS)
+            self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
+            await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
+            self._state_changed()
+
+    async def _update(self, msg: Update) -> None:
+        async with self._control:
+            if self._runner is not None and self._test_id == msg.test_id \
+                    and self._runner.state in ("spawning", "running"):
+                self._runner.set_targets(msg.targets, msg.spawn_rate)
+
+    async def _stop_test(self, test_id: str) -> None:
+        async with self._control:
+            if self._test_id == test_id:
+                await self._stop_users(grace=None)
+            # Said even when this test was never started here: the master waits for it.
+            self._channel.send(StateChanged(state="stopped", test_id=test_id, users={}))
+
+    async def _quit(self, reason: str) -> None:
+        async with self._control:
+            await self._stop_users(grace=None)
+            self._finish(WorkerOutcome("quit", reason))
+
+    async def _stop_users(self, grace: float | None) -> None:
+        runner = self._runner
+        if runner is not None and runner.state not in ("stopped", "ready"):
+            await runner.stop(grace=grace)  # its last tick hands over the final delta
+
+    def _master_lost(self) -> None:
+        runner = self._runner
+        if runner is not None and runner.state not in ("stopped", "ready"):
+            # Gates close now: no request starts from here on (the stop itself
+            # may wait for requests already in flight).
+            self._spawn(runner.stop(grace=0.0))
+
+    # --- what goes to the master ----------------------------------------------------
+
+    def _on_delta(self, delta: StatsDelta) -> None:
+        if not (delta.endpoints or delta.errors or delta.exceptions) or self._test_id is None:
+            return
+        report = delta_to_wire(delta, test_id=self._test_id, seq=self._seq)
+        self._seq += 1
+        self._pending.append(report)
+        self._flush_pending()
+
+    def _flush_pending(self) -> None:
+        while self._pending and self._welcomed:
+            if not self._channel.send(self._pending[0]):
+                return
+            self._pending.popleft()
+
+    def _current_state(self) -> WorkerState:
+        runner = self._runner
+        return cast(WorkerState, runner.state) if runner is not None else "ready"
+
+    def _state_changed(self) -> None:
+        runner = self._runner
+        counts = dict(runner.counts()) if runner is not None else {}
+        state = self._current_state()
+        if counts == self._sent_counts and state == self._sent_state:
+            return
+        if self._channel.send(StateChanged(state=state, test_id=self._test_id, users=counts)):
+            self._sent_counts, self._sent_state = counts, state
+
+    def _heartbeat(self) -> None:
+        sample: HealthSample = self._health.sample()
+        runner = self._runner
+        users = runner.population.count if runner is not None else 0
+        try:
+            rss = int(self._process.memory_info().rss)
+        except psutil.Error:
+            rss = 0
+        self._beat += 1
+        self._channel.send(WorkerHeartbeat(
+            state=self._current_state(),
+            users=users, cpu_percent=max(0.0, sample.cpu_percent),
+            loop_lag_p99_ms=max(0.0, sample.loop_lag_p99_ms), memory_rss=rss, seq=self._beat,
+            test_id=self._test_id,
+        ))
+        self._state_changed()
+        self._flush_pending()
