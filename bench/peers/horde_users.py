@@ -1,0 +1,40 @@
+"""horde users for bench/compare.py: pick one class by name on the command line.
+
+SyncUser / AsyncUser loop with no wait (throughput run); PacedSyncUser /
+PacedAsyncUser run at most 100 tasks per second each (latency-fidelity run:
+10 users x 100/s = 1,000 requests/s). Every task is one GET of "/".
+"""
+
+from horde import HttpUser, constant, constant_throughput, task
+
+
+class SyncUser(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def index(self) -> None:
+        self.client.get("/")
+
+
+class AsyncUser(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    async def index(self) -> None:
+        await self.client.get("/")
+
+
+class PacedSyncUser(HttpUser):
+    wait_time = constant_throughput(100)
+
+    @task
+    def index(self) -> None:
+        self.client.get("/")
+
+
+class PacedAsyncUser(HttpUser):
+    wait_time = constant_throughput(100)
+
+    @task
+    async def index(self) -> None:
+        await self.client.get("/")
