@@ -40,7 +40,7 @@ from horde.wire.messages import (
     WorkerHeartbeat,
     WorkerState,
 )
-from horde.wire.stats_codec import delta_from_wire, delta_to_wire
+from horde.wire.stats_codec import delta_from_wire, delta_to_wire, merge_report
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -76,6 +76,7 @@ __all__ = [
     "Goodbye",
     "delta_to_wire",
     "delta_from_wire",
+    "merge_report",
     "bundle_from_contents",
     "differing_files",
     "sha256_of",

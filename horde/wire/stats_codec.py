@@ -1,5 +1,11 @@
 """`horde.stats.StatsDelta` <-> `StatsReport`, the columnar wire form of a delta.
 
+On the master, `merge_report(aggregate, report, t_s)` is the one call per
+received report: it hands the report's columns to
+`StatsAggregate.apply_columns` without building a `StatsDelta` or any other
+per-endpoint object beyond one tuple each (the buffers are read in place).
+`delta_from_wire` remains for whoever wants the delta itself.
+
 Invariants:
 
 * ``delta_from_wire(delta_to_wire(d, ...))`` equals ``d`` field for field
@@ -8,15 +14,28 @@ Invariants:
   endpoint: all histograms of a report share four buffers;
 * `delta_from_wire` raises `horde.errors.ProtocolError` (never anything else)
   for bucket indices outside the histogram layout or negative counts, so the
-  master can hand the result to `StatsAggregate.apply` as is.
+  master can hand the result to `StatsAggregate.apply` as is;
+* `merge_report` merges exactly what ``apply(delta_from_wire(report), t_s)``
+  merges, or raises `ProtocolError` and changes nothing.
 """
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
+from msgspec.structs import astuple
 
 from horde.errors import ProtocolError
-from horde.stats import N_BUCKETS, EndpointDelta, ErrorDelta, ExceptionDelta, StatsDelta
+from horde.stats import (
+    N_BUCKETS,
+    EndpointDelta,
+    ErrorDelta,
+    ExceptionDelta,
+    StatsAggregate,
+    StatsDelta,
+)
+from horde.stats.columns import COUNTER_FIELDS
 from horde.stats.histogram import IntArray
 from horde.wire.messages import (
     CNT_DTYPE,
@@ -27,7 +46,9 @@ from horde.wire.messages import (
     StatsReport,
 )
 
-__all__ = ["delta_to_wire", "delta_from_wire"]
+__all__ = ["delta_to_wire", "delta_from_wire", "merge_report"]
+
+_N_COUNTERS = len(COUNTER_FIELDS)
 
 
 def _join(arrays: list[IntArray], dtype: str) -> bytes:
@@ -122,3 +143,35 @@ def delta_from_wire(report: StatsReport) -> StatsDelta:
             ExceptionDelta(x.where, x.error, x.traceback, x.count) for x in report.exceptions
         ),
     )
+
+
+def merge_report(aggregate: StatsAggregate, report: StatsReport, t_s: int) -> None:
+    """Merge ``report`` into ``aggregate`` in test-second ``t_s`` (the master's clock).
+
+    Equivalent to ``aggregate.apply(delta_from_wire(report), t_s)``, at a
+    fraction of the cost. Raises `ProtocolError`, leaving the aggregate
+    unchanged, for anything the aggregate would refuse (bucket index beyond
+    the layout, negative or absurd counts, buffers not matching the counts).
+    """
+    rows = [astuple(ep) for ep in report.endpoints]
+    keys = [(r[0], r[1]) for r in rows]
+    try:
+        # EndpointCounters' numeric fields are COUNTER_FIELDS, in order.
+        counters = np.fromiter(
+            chain.from_iterable([r[2:] for r in rows]),
+            dtype=np.int64,
+            count=_N_COUNTERS * len(rows),
+        ).reshape(len(rows), _N_COUNTERS)
+        aggregate.apply_columns(
+            keys,
+            counters,
+            np.frombuffer(report.hist_idx, dtype=IDX_DTYPE),
+            np.frombuffer(report.hist_cnt, dtype=CNT_DTYPE),
+            np.frombuffer(report.ttfb_idx, dtype=IDX_DTYPE),
+            np.frombuffer(report.ttfb_cnt, dtype=CNT_DTYPE),
+            t_s,
+            report.errors,
+            report.exceptions,
+        )
+    except (ValueError, OverflowError) as exc:  # OverflowError: a counter beyond int64
+        raise ProtocolError(f"stats report {report.seq}: {exc}") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from horde.wire import (
     delta_from_wire,
     delta_to_wire,
     encode,
+    merge_report,
 )
 
 
@@ -111,3 +113,85 @@ def test_to_wire_refuses_impossible_index() -> None:
                        np.array([N_BUCKETS + 5], dtype=np.int64), np.array([1], dtype=np.int64))
     with pytest.raises(ValueError):
         delta_to_wire(StatsDelta(endpoints=(ep,)), test_id="t", seq=0)
+
+
+# --- merge_report: the master's fast path ----------------------------------------
+
+
+def _frames_of_workers(seed: int, workers: int, seconds: int) -> list[list[bytes]]:
+    """Real frames: per second, one encoded report per worker (some endpoints shared)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(seconds):
+        frames = []
+        for w in range(workers):
+            stats = RequestStats()
+            for _ in range(int(rng.integers(0, 200))):
+                lat = int(rng.lognormal(8, 1.6))
+                err = "HTTP 503" if rng.random() < 0.05 else None
+                name = f"/e{int(rng.integers(0, 15))}"
+                stats.record("GET", name, lat, w, err, lat // 2 if rng.random() < 0.9 else 0)
+            if rng.random() < 0.3:
+                stats.record_exception("U.t", ValueError(f"v{w % 2}"))
+            frames.append(encode(delta_to_wire(stats.take_delta(), test_id="t", seq=w)))
+        out.append(frames)
+    return out
+
+
+def test_merge_report_equals_apply_of_delta_from_wire() -> None:
+    fast, slow = StatsAggregate(window_s=2), StatsAggregate(window_s=2)
+    for t, frames in enumerate(_frames_of_workers(5, workers=6, seconds=7)):
+        for frame in frames:
+            msg = decode_from_worker(frame)
+            assert isinstance(msg, StatsReport)
+            merge_report(fast, msg, t)
+            slow.apply(delta_from_wire(msg), t)
+        assert fast.close_second(t, 6) == slow.close_second(t, 6)
+        assert fast.snapshot(t + 0.5) == slow.snapshot(t + 0.5)
+
+
+def test_merge_report_equals_one_process_recording_everything() -> None:
+    rng = np.random.default_rng(9)
+    everything = RequestStats()
+    local, merged = StatsAggregate(), StatsAggregate()
+    for w in range(4):
+        stats = RequestStats()
+        for i in range(700):
+            lat = int(rng.integers(20, 3_000_000))
+            rec = ("POST" if i % 5 else "GET", f"/e{i % 9}", lat, w, None if i % 13 else "x", lat)
+            stats.record(*rec)
+            everything.record(*rec)
+        msg = decode_from_worker(encode(delta_to_wire(stats.take_delta(), test_id="t", seq=0)))
+        assert isinstance(msg, StatsReport)
+        merge_report(merged, msg, 1)
+    local.apply(everything.take_delta(), 1)
+    assert local.close_second(1, 4) == merged.close_second(1, 4)
+    a, b = local.snapshot(2.0), merged.snapshot(2.0)
+    assert a.total == b.total and a.endpoints == b.endpoints and a.errors == b.errors
+    assert a.total.requests == 2800
+
+
+def _bad_reports() -> list[StatsReport]:
+    good = StatsReport(
+        "t", 1,
+        [EndpointCounters("GET", "/", 3, 0, 0, 1, 1, 1, 0, 2, 0)],
+        hist_idx=np.array([3, 4], dtype="<u2").tobytes(),
+        hist_cnt=np.array([1, 2], dtype="<i8").tobytes(),
+    )  # fmt: skip
+    huge = EndpointCounters("GET", "/", 3, 0, 2**64 - 1, 1, 1, 1, 0, 2, 0)
+    return [
+        _report([N_BUCKETS], [1]),
+        _report([3], [-1]),
+        _report([3], [1 << 60]),
+        msgspec.structs.replace(good, endpoints=[huge]),
+    ]
+
+
+@pytest.mark.parametrize("report", _bad_reports(), ids=range(4))
+def test_merge_report_rejects_bad_reports_without_change(report: StatsReport) -> None:
+    agg = StatsAggregate()
+    merge_report(agg, _report([7], [2]), 0)
+    before = agg.snapshot(1.0)
+    with pytest.raises(ProtocolError):
+        merge_report(agg, report, 0)
+    assert agg.snapshot(1.0) == before
