@@ -62,6 +62,9 @@ class WorkerRecord:
     loop_lag_p99_ms: float = 0.0
     memory_rss: int = 0
     warnings: list[str] = field(default_factory=list)
+    rps: float = 0.0
+    """Requests it reported during the master's last closed second."""
+    second_requests: int = 0
     _lags: Histogram = field(default_factory=Histogram, repr=False)
     _streak: int = field(default=0, repr=False)
 
@@ -88,14 +91,23 @@ class WorkerRecord:
         self.warn(message)
         return message
 
-    def summary(self) -> WorkerSummary:
+    @property
+    def saturated(self) -> bool:
+        return self._streak >= SATURATED_FOR_S
+
+    def close_second(self) -> None:
+        self.rps, self.second_requests = float(self.second_requests), 0
+
+    def summary(self, now: float) -> WorkerSummary:
         lost = self.state == "lost"
         return WorkerSummary(
             id=self.id, host=self.host, state=self.state,
             users=0 if lost else (self.users if self.final_users is None else self.final_users),
             requests=self.requests,
             cpu_percent_max=self.cpu_percent_max, loop_lag_p99_ms=self.loop_lag_p99_ms,
-            warnings=list(self.warnings),
+            warnings=list(self.warnings), rps=self.rps, cpu_percent=self.cpu_percent,
+            memory_bytes=self.memory_rss, heartbeat_age_s=round(max(0.0, now - self.last_seen), 1),
+            saturated=self.saturated and self.state in ("ready", "running"),
         )
 
 
@@ -171,5 +183,9 @@ class Fleet:
         for w in self._workers.values():
             w.final_users = None
 
-    def summaries(self) -> list[WorkerSummary]:
-        return [w.summary() for w in sorted(self._workers.values(), key=lambda w: w.joined_at)]
+    def close_second(self) -> None:
+        for w in self._workers.values():
+            w.close_second()
+
+    def summaries(self, now: float) -> list[WorkerSummary]:
+        return [w.summary(now) for w in sorted(self._workers.values(), key=lambda w: w.joined_at)]

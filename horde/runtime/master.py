@@ -274,7 +274,7 @@ class MasterRunner:
                             max((w.loop_lag_p99_ms for w in active), default=0.0))
 
     def workers(self) -> list[WorkerSummary]:
-        return self.fleet.summaries()
+        return self.fleet.summaries(self._loop.time())
 
     # --- dispatch --------------------------------------------------------------------------
 
@@ -320,6 +320,7 @@ class MasterRunner:
             next_at += 1.0
             users = sum(w.users for w in self.fleet.active())
             self.aggregate.close_second(self._second, users)
+            self.fleet.close_second()
             if self.state == "spawning" and self._ramp_done():
                 self.state = "running"
             if self._on_second is not None:
@@ -474,4 +475,6 @@ class MasterRunner:
             log.warning("dropped a statistics report of worker %s: %s", record.id, exc)
             return
         self.aggregate.apply(delta, self._second)
-        record.requests += sum(ep.requests for ep in delta.endpoints)
+        requests = sum(ep.requests for ep in delta.endpoints)
+        record.requests += requests
+        record.second_requests += requests

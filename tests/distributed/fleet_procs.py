@@ -1,0 +1,153 @@
+"""Real master and worker processes for the distributed tests, on loopback only.
+
+Every process started here is ended by its PID (`Fleet.close`), whatever the
+test's outcome; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = """
+from horde import HttpUser, task, constant
+
+class Plain(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def fast(self):
+        self.client.get("/fast")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items()
+           if not k.startswith("HORDE_") and k.lower() not in ("http_proxy", "https_proxy")}
+    out["PYTHONUNBUFFERED"] = "1"
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), out.get("PYTHONPATH", "")) if p)
+    return out
+
+
+def write_script(directory: Path, source: str = SCRIPT, name: str = "hordefile.py") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(source)
+    return path
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@dataclass
+class Proc:
+    popen: subprocess.Popen[str]
+    out_path: Path
+    err_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+            raise AssertionError(f"process {self.pid} did not end in {timeout} s:\n"
+                                 f"{self.stdout()}\n{self.stderr()}") from None
+
+    def stdout(self) -> str:
+        return self.out_path.read_text(errors="replace") if self.out_path.exists() else ""
+
+    def stderr(self) -> str:
+        return self.err_path.read_text(errors="replace") if self.err_path.exists() else ""
+
+    def end(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+@dataclass
+class Fleet:
+    """Processes started by one test, in `directory`."""
+
+    directory: Path
+    procs: list[Proc] = field(default_factory=list)
+    prefix: list[str] = field(default_factory=list)
+    """Put in front of every command (e.g. ``ip netns exec NS``)."""
+
+    def start(self, name: str, args: list[str]) -> Proc:
+        out, err = self.directory / f"{name}.out", self.directory / f"{name}.err"
+        popen = subprocess.Popen(
+            [*self.prefix, sys.executable, "-m", "horde", *args], cwd=self.directory, env=env(),
+            stdin=subprocess.DEVNULL, stdout=out.open("w"), stderr=err.open("w"), text=True,
+        )
+        proc = Proc(popen, out, err)
+        self.procs.append(proc)
+        return proc
+
+    def master(self, port: int, script: Path, target_url: str, *extra: str,
+               name: str = "master", bind: str = "127.0.0.1") -> Proc:
+        return self.start(name, ["--master", "--master-bind-host", bind,
+                                 "--master-bind-port", str(port), "-f", str(script),
+                                 "-H", target_url, "--headless", "--only-summary",
+                                 "--json", str(self.directory / f"{name}.json"), *extra])
+
+    def worker(self, port: int, *extra: str, name: str = "worker",
+               host: str = "127.0.0.1") -> Proc:
+        return self.start(name, ["--worker", "--master-host", host, "--master-port", str(port),
+                                 *extra])
+
+    def result(self, name: str = "master") -> dict[str, Any]:
+        return dict(json.loads((self.directory / f"{name}.json").read_text()))
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.end()
+
+
+def joined(proc: Proc, n: int) -> Callable[[], bool]:
+    return lambda: len(re.findall(r"joined\b", proc.stderr())) >= n
+
+
+def worker_entry(result: dict[str, Any], pid: int) -> dict[str, Any]:
+    for w in result["workers"]:
+        if f"-{pid}-" in w["id"]:
+            return dict(w)
+    raise AssertionError(f"no worker with pid {pid} in {result['workers']}")
+
+
+def kill9(proc: Proc) -> None:
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.popen.wait(timeout=5)

@@ -1,0 +1,145 @@
+"""A master and workers as real processes against a real counting target.
+
+Without faults, the master's totals equal what the target answered; with a
+worker killed, the test goes on and the other worker ends with every user;
+with the master killed, the workers stop their load within 5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.distributed.fleet_procs import (
+    Fleet,
+    free_port,
+    kill9,
+    wait_until,
+    worker_entry,
+    write_script,
+)
+from tests.support.target import Target
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    f = Fleet(tmp_path)
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def test_two_workers_totals_equal_the_targets_count(fleet: Fleet, plain_target: Target) -> None:
+    port = free_port()
+    script = write_script(fleet.directory / "m")
+    master = fleet.master(port, script, plain_target.url, "-u", "6", "-r", "50", "-t", "4s",
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s")
+    workers = [fleet.worker(port, "--reconnect-timeout", "20s", name=f"w{i}") for i in range(2)]
+    assert master.wait(60) == 0, master.stderr() + master.stdout()
+    result = fleet.result()
+    counts = plain_target.counts()
+    assert result["total"]["requests"] == counts.route("GET", "/fast") > 0
+    assert result["total"]["failures"] == 0
+    assert len(result["workers"]) == 2
+    per_worker = [worker_entry(result, w.pid) for w in workers]
+    assert sorted(w["users"] for w in per_worker) == [3, 3]
+    assert all(w["state"] == "running" for w in per_worker)
+    assert sum(w["requests"] for w in per_worker) == result["total"]["requests"]
+    # The master says Quit at the end: the workers exit by themselves, with 0.
+    assert [w.wait(15) for w in workers] == [0, 0]
+
+
+def test_a_killed_worker_is_lost_and_the_other_takes_its_users(
+        fleet: Fleet, plain_target: Target) -> None:
+    port = free_port()
+    script = write_script(fleet.directory / "m")
+    master = fleet.master(port, script, plain_target.url, "-u", "6", "-r", "100", "-t", "11s",
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s")
+    victim = fleet.worker(port, "--reconnect-timeout", "20s", name="victim")
+    survivor = fleet.worker(port, "--reconnect-timeout", "20s", name="survivor")
+    wait_until(lambda: plain_target.counts().total > 0, 30, "the test to start")
+    time.sleep(1.0)
+    kill9(victim)
+    assert master.wait(60) == 0, master.stderr()
+    result = fleet.result()
+    lost, kept = worker_entry(result, victim.pid), worker_entry(result, survivor.pid)
+    assert lost["state"] == "lost" and lost["users"] == 0
+    assert kept["state"] == "running" and kept["users"] == 6
+    assert lost["requests"] > 0  # its statistics so far were kept
+    assert "missing" in master.stderr()
+    assert survivor.wait(15) == 0
+
+
+def test_workers_stop_their_load_within_5_s_of_losing_the_master(
+        fleet: Fleet, plain_target: Target) -> None:
+    port = free_port()
+    script = write_script(fleet.directory / "m")
+    master = fleet.master(port, script, plain_target.url, "-u", "4", "-r", "100", "-t", "60s",
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s")
+    workers = [fleet.worker(port, "--reconnect-timeout", "3s", name=f"w{i}") for i in range(2)]
+    wait_until(lambda: plain_target.counts().total > 0, 30, "the test to start")
+    time.sleep(1.0)
+    kill9(master)
+    killed_at = time.monotonic()
+    time.sleep(max(0.0, killed_at + 5.0 - time.monotonic()))
+    first = plain_target.counts().total
+    time.sleep(1.5)
+    second = plain_target.counts().total
+    assert first == second, f"requests went on after the master died: {first} -> {second}"
+    # Nobody answers for --reconnect-timeout: each worker gives up, exit code 1.
+    assert [w.wait(20) for w in workers] == [1, 1]
+    assert "silent" in workers[0].stderr()
+
+
+def test_a_worker_with_its_own_different_files_is_refused(
+        fleet: Fleet, plain_target: Target) -> None:
+    port = free_port()
+    script = write_script(fleet.directory / "m")
+    write_script(fleet.directory / "m", "# helper\n", name="helper.py")
+    own = write_script(fleet.directory / "w", script.read_text() + "\n# changed\n")
+    write_script(fleet.directory / "w", "# helper\n", name="helper.py")
+    master = fleet.master(port, script.parent, plain_target.url, "-u", "1", "-t", "2s",
+                          "--expect-workers", "1", "--expect-workers-max-wait", "12s")
+    worker = fleet.worker(port, "-f", str(own.parent), "--reconnect-timeout", "20s")
+    assert worker.wait(30) == 2
+    assert "hordefile.py" in worker.stderr() and "differ" in worker.stderr()
+    assert "helper.py" not in worker.stderr()
+    assert "refused" in master.stderr()
+    assert master.wait(30) == 2  # nobody acceptable joined within the wait
+    assert plain_target.counts().total == 0
+
+
+def test_a_worker_with_identical_files_joins_without_a_bundle(
+        fleet: Fleet, plain_target: Target) -> None:
+    port = free_port()
+    script = write_script(fleet.directory / "m")
+    own = write_script(fleet.directory / "w", script.read_text())
+    master = fleet.master(port, script, plain_target.url, "-u", "2", "-r", "50", "-t", "2s",
+                          "--expect-workers", "1", "--expect-workers-max-wait", "30s")
+    worker = fleet.worker(port, "-f", str(own), "--reconnect-timeout", "20s")
+    assert master.wait(60) == 0, master.stderr()
+    assert fleet.result()["total"]["requests"] == plain_target.counts().total > 0
+    assert worker.wait(15) == 0
+
+
+def test_processes_2_end_to_end(fleet: Fleet, plain_target: Target) -> None:
+    script = write_script(fleet.directory / "m")
+    proc = fleet.start("procs", ["-f", str(script), "-H", plain_target.url, "--headless",
+                                 "-u", "4", "-r", "50", "-t", "3s", "--processes", "2",
+                                 "--json", str(fleet.directory / "procs.json")])
+    assert proc.wait(60) == 0, proc.stderr()
+    result = fleet.result("procs")
+    assert result["total"]["requests"] == plain_target.counts().total > 0
+    assert len(result["workers"]) == 2
+    assert sorted(w["users"] for w in result["workers"]) == [2, 2]
+    for w in result["workers"]:  # the children ended with the master
+        pid = int(w["id"].split("-")[-2])
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
