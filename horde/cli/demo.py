@@ -1,9 +1,11 @@
 """`horde demo`: a real load test against horde's built-in demo shop.
 
 Starts the demo target in its own process (so it does not share a core's
-event loop with the generator), runs the bundled script headless with the live
-view for about 20 seconds, prints the summary, then compares horde's request
-count with the count the target itself kept.
+event loop with the generator), runs the bundled script headless as a
+distributed test, a master plus two local worker processes (`--processes 2`),
+with the live view for about 20 seconds, prints the summary with the worker
+table, then compares horde's request count with the count the target itself
+kept.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def run_demo(argv: list[str]) -> int:
     parser.add_argument("-u", "--users", type=int, default=50)
     parser.add_argument("-r", "--spawn-rate", type=float, default=25.0)
     parser.add_argument("-t", "--run-time", default="20s")
+    parser.add_argument("--processes", default="2",
+                        help="local worker processes (default 2; 'auto': one per core)")
     args = parser.parse_args(argv)
 
     from horde.cli.main import run
@@ -70,7 +74,8 @@ def run_demo(argv: list[str]) -> int:
     try:
         print(f"horde demo: the demo shop is listening on {url}")
         code = run(["-f", str(Path(str(script))), "-H", url, "--headless",
-                    "-u", str(args.users), "-r", str(args.spawn_rate), "-t", args.run_time])
+                    "-u", str(args.users), "-r", str(args.spawn_rate), "-t", args.run_time,
+                    "--processes", str(args.processes)])
         served = _target_total(url)
         if served is not None:
             print(f"horde demo: the target itself counted {served} requests.")
