@@ -310,6 +310,8 @@ class MasterRunner:
                 ))
                 w.test_id, w.state = self.test_id, "running"
             w.assigned = share
+        log.info("users per worker: %s",
+                 ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active))
 
     # --- the clocks ------------------------------------------------------------------------
 
