@@ -123,17 +123,17 @@ class StatsAggregate:
         t_s: int,
         errors: Iterable[ErrorLike] = (),
         exceptions: Iterable[ExceptionLike] = (),
-    ) -> None:
-        """Merge one producer's delta given in columns (see `horde.stats.columns`).
+    ) -> int:
+        """Merge one producer's delta given in columns; return its number of requests.
 
         `counters` is (len(keys), 9) in `COUNTER_FIELDS` order; endpoint k
         owns the next ``counters[k, N_HIST]`` pairs of hist_idx/hist_cnt and
         ``counters[k, N_TTFB]`` of ttfb_idx/ttfb_cnt. Arrays are only read,
         never modified, and may be kept until the next flush (so read-only
         views of a received frame are fine). Raises ValueError, changing
-        nothing, if any part is malformed.
+        nothing, if any part is malformed (see `horde.stats.columns`).
         """
-        c, idx, cnt, t_idx, t_cnt = check_columns(
+        c, idx, cnt, t_idx, t_cnt, requests = check_columns(
             keys, counters, hist_idx, hist_cnt, ttfb_idx, ttfb_cnt
         )
         t_s = int(t_s)
@@ -149,6 +149,7 @@ class StatsAggregate:
             if item is None:
                 item = self._exceptions[(exc.where, exc.error)] = _ExcCum(exc.traceback)
             item.count += exc.count
+        return requests
 
     def close_second(self, t_s: int, users: int) -> HistoryRow:
         """Append (and return) the history row for test-second `t_s`."""

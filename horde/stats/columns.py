@@ -15,7 +15,8 @@ A producer's delta for n endpoints is, in columns:
 whatever the endpoint count, so the master pays per report, not per endpoint.
 `columns_of_delta` builds the columns of a `StatsDelta` (the object path).
 
-Invariants of checked columns: counters in [0, MAX_COUNTER), failures <=
+Invariants of checked columns: counters in [0, MAX_COUNTER), at most
+N_BUCKETS (index, count) pairs per endpoint and histogram, failures <=
 requests, segment lengths summing to the buffer lengths, bucket indices in
 [0, N_BUCKETS), bucket counts in [0, MAX_BUCKET_COUNT).
 """
@@ -48,6 +49,7 @@ __all__ = [
     "ExceptionLike",
     "Key",
     "Columns",
+    "Checked",
     "check_columns",
     "columns_of_delta",
 ]
@@ -66,6 +68,10 @@ well beyond any real interval, and far enough below 2^63 that run totals cannot 
 
 MAX_BUCKET_COUNT = 1 << 48
 """Larger bucket counts are rejected: no producer sends that many per interval."""
+
+_LIMITS = np.array([MAX_COUNTER] * 7 + [N_BUCKETS + 1] * 2, dtype=np.uint64)
+"""Exclusive upper bound per counter column: an endpoint has at most N_BUCKETS
+non-empty buckets, which also keeps the bucket-count sums exact."""
 
 Key = tuple[str, str]
 
@@ -99,6 +105,11 @@ class ExceptionLike(Protocol):
 Columns = tuple[list[Key], IntArray, IntArray, IntArray, IntArray, IntArray]
 """(keys, counters, hist_idx, hist_cnt, ttfb_idx, ttfb_cnt)."""
 
+Checked = tuple[
+    IntArray, npt.NDArray[np.integer], IntArray, npt.NDArray[np.integer], IntArray, int
+]
+"""(counters, hist_idx, hist_cnt, ttfb_idx, ttfb_cnt, total requests), validated."""
+
 _U64 = np.dtype(np.uint64)
 _I64 = np.dtype(np.int64)
 
@@ -118,9 +129,9 @@ def _below(a: npt.NDArray[np.integer], limit: int) -> bool:
         return True
     if a.dtype.kind == "u":
         return int(a.max()) < limit
-    if a.dtype != _I64:
-        a = a.astype(np.int64)
-    return int(np.ascontiguousarray(a).view(_U64).max()) < limit
+    if a.dtype != _I64 or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a, dtype=np.int64)
+    return int(a.view(_U64).max()) < limit
 
 
 def check_columns(
@@ -130,15 +141,15 @@ def check_columns(
     hist_cnt: npt.ArrayLike,
     ttfb_idx: npt.ArrayLike,
     ttfb_cnt: npt.ArrayLike,
-) -> tuple[IntArray, npt.NDArray[np.integer], IntArray, npt.NDArray[np.integer], IntArray]:
+) -> Checked:
     """The arrays as validated numpy arrays, or ValueError saying what is wrong.
 
     Returns (counters int64 (n, 9), hist_idx, hist_cnt int64, ttfb_idx,
-    ttfb_cnt int64); index arrays keep their integer dtype (uint16 straight
-    from the wire stays uint16, saving a copy).
+    ttfb_cnt int64, total requests); index arrays keep their integer dtype
+    (uint16 straight from the wire stays uint16, saving a copy).
     """
     try:
-        c: IntArray = np.asarray(counters, dtype=np.int64)
+        c: IntArray = np.ascontiguousarray(counters, dtype=np.int64)
     except OverflowError:
         raise ValueError("endpoint counter beyond int64") from None
     n = len(keys)
@@ -150,13 +161,16 @@ def check_columns(
     cnt = _ints(hist_cnt, "histogram counts").ravel()
     t_idx = _ints(ttfb_idx, "ttfb indices").ravel()
     t_cnt = _ints(ttfb_cnt, "ttfb counts").ravel()
-    if not _below(c, MAX_COUNTER):
+    if n and bool((c.view(_U64) >= _LIMITS).any()):  # negative int64 is a huge uint64
         raise ValueError("endpoint counter negative or too large")
-    if n and bool((c[:, FAILURES] > c[:, REQUESTS]).any()):
+    # Exact: the limits keep every column's sum far from wrapping, and the
+    # bucket-count sums must be exact, or np.repeat could be asked for anything.
+    sums = c.sum(axis=0).tolist() if n else [0] * len(COUNTER_FIELDS)
+    if n and bool(np.greater(c[:, FAILURES], c[:, REQUESTS]).any()):
         raise ValueError("more failures than requests")
     if idx.shape != cnt.shape or t_idx.shape != t_cnt.shape:
         raise ValueError("bucket indices and counts differ in length")
-    if int(c[:, N_HIST].sum()) != idx.size or int(c[:, N_TTFB].sum()) != t_idx.size:
+    if sums[N_HIST] != idx.size or sums[N_TTFB] != t_idx.size:
         raise ValueError("histogram buffers do not match the endpoints' bucket counts")
     if not (_below(idx, N_BUCKETS) and _below(t_idx, N_BUCKETS)):
         raise ValueError(f"histogram bucket index outside [0, {N_BUCKETS})")
@@ -168,6 +182,7 @@ def check_columns(
         cnt.astype(np.int64, copy=False),
         t_idx,
         t_cnt.astype(np.int64, copy=False),
+        int(sums[REQUESTS]),
     )
 
 

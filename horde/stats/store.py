@@ -6,20 +6,20 @@ One row per (method, name), allocated on first sight and kept until reset:
   up to ttfb_sum_us); the min line holds `NO_MIN` while a row has no request;
 * ``hist`` / ``ttfb``: (cap, N_BUCKETS) int64 bucket counts of the whole run.
 
-Merging is batched: `push` (once per delta or report) only appends the
-checked arrays and their rows to a pending list; `flush` concatenates every
-pending batch and adds them with one `np.add.at` per target. A master merges
-hundreds of reports a second, and numpy's per-call overhead, not the
-arithmetic, is what costs there; one flush per second (or per
-`MAX_PENDING` buckets, which bounds the memory held) pays it once.
+Merging (`push`, once per delta or report) adds the histograms at once,
+with one `np.add.at` per target over the whole delta, and queues the small
+counter matrix; `flush` adds every queued counter matrix in one batch. A
+master merges hundreds of reports a second: per-endpoint numpy calls would
+cost far more than the arithmetic, and the 7 counter updates per report
+would too, so they run once per second (or per `MAX_PENDING` rows).
 
 Invariants:
 
 * `row_of[keys[r]] == r`; rows are only ever added;
-* after `flush()` nothing is pending and every array is final; before it,
-  pending batches are complete, checked and only waiting to be added;
+* histograms (`hist`, `ttfb`, the ring's) are final after every `push`;
+  counters after `flush()`; pending batches are checked, only waiting;
 * `flush` adds window counts into the `SecondRing` slots recorded at push
-  time; the caller flushes before recycling a slot (`StatsAggregate._second`).
+  time; the caller flushes before recycling a slot (`StatsAggregate._slot`).
 """
 
 from __future__ import annotations
@@ -46,46 +46,32 @@ __all__ = ["EndpointStore", "NO_MIN", "MAX_PENDING", "ADDITIVE"]
 NO_MIN = np.iinfo(np.int64).max
 """Min line of a row without requests (so np.minimum.at needs no special case)."""
 
-MAX_PENDING = 1 << 20
-"""Flush once this many bucket pairs are pending (about 16 MB of arrays)."""
+MAX_PENDING = 1 << 16
+"""Flush once this many endpoint rows are pending (about 5 MB of counters)."""
 
 ADDITIVE = (0, 1, 2, 5, 6)
 """Counter columns that merge by addition (requests, failures, bytes, sum_us, ttfb_sum_us)."""
 
 _N_TOTALS = 7
+_MAX_CACHED = 4096
+"""Distinct endpoint-key tuples remembered by `rows_for` (a few per worker)."""
 
 
 class _Batch:
-    __slots__ = ("rows", "counters", "slot", "idx", "cnt", "t_idx", "t_cnt")
+    __slots__ = ("rows", "counters", "slot")
 
-    def __init__(
-        self,
-        rows: IntArray,
-        counters: IntArray,
-        slot: int,
-        idx: npt.NDArray[np.integer],
-        cnt: IntArray,
-        t_idx: npt.NDArray[np.integer],
-        t_cnt: IntArray,
-    ) -> None:
+    def __init__(self, rows: IntArray, counters: IntArray, slot: int) -> None:
         self.rows = rows
         self.counters = counters
         self.slot = slot
-        self.idx = idx
-        self.cnt = cnt
-        self.t_idx = t_idx
-        self.t_cnt = t_cnt
-
-
-def _cat(parts: list[npt.NDArray[np.integer]]) -> IntArray:
-    out: IntArray = np.concatenate(parts).astype(np.int64, copy=False)
-    return out
 
 
 class EndpointStore:
     """Rows of per-endpoint totals and histograms; see the module docstring."""
 
-    __slots__ = ("keys", "row_of", "totals", "hist", "ttfb", "_pending", "_n_pending")
+    __slots__ = (
+        "keys", "row_of", "totals", "hist", "ttfb", "_pending", "_n_pending", "_rows_cache",
+    )  # fmt: skip
 
     def __init__(self) -> None:
         self.keys: list[Key] = []
@@ -95,6 +81,7 @@ class EndpointStore:
         self.ttfb: IntArray = np.zeros((0, N_BUCKETS), dtype=np.int64)
         self._pending: list[_Batch] = []
         self._n_pending = 0
+        self._rows_cache: dict[tuple[Key, ...], IntArray] = {}
 
     @staticmethod
     def _new_totals(cap: int) -> IntArray:
@@ -112,13 +99,23 @@ class EndpointStore:
         return int(self.hist.shape[0])
 
     def rows_for(self, keys: Sequence[Key]) -> IntArray:
-        """Row of each key, adding rows for new keys (growing the arrays)."""
+        """Row of each key, adding rows for new keys (growing the arrays).
+
+        A worker sends the same endpoints in the same order report after
+        report, so the answer is cached by the whole key tuple: one hash of
+        the tuple instead of a lookup per key and a new array each time.
+        """
+        whole = tuple(keys)
+        cached = self._rows_cache.get(whole)
+        if cached is not None:
+            return cached
         row_of = self.row_of
-        try:
-            rows = [row_of[k] for k in keys]
-        except KeyError:
-            rows = [row_of[k] if k in row_of else self._add_row(k) for k in keys]
+        rows = [row_of[k] if k in row_of else self._add_row(k) for k in whole]
         out: IntArray = np.array(rows, dtype=np.int64)
+        out.flags.writeable = False  # shared by every later call with these keys
+        if len(self._rows_cache) >= _MAX_CACHED:
+            self._rows_cache.clear()  # a producer with ever-changing endpoint sets
+        self._rows_cache[whole] = out
         return out
 
     def _add_row(self, key: Key) -> int:
@@ -150,21 +147,38 @@ class EndpointStore:
         t_cnt: IntArray,
         ring: SecondRing,
     ) -> None:
-        """Queue checked columns for `rows`, counted in ring slot `slot` (-1: totals only)."""
+        """Merge checked columns for `rows`, counted in ring slot `slot` (-1: totals only).
+
+        Histograms are added at once: a report's few thousand pairs fit in
+        cache, and adding them here beats concatenating a second's worth
+        (measured 2x, bench/merge_cost.py). The counters are a 9-column
+        matrix per delta and are queued until `flush`.
+        """
         if not rows.size:
             return
-        self._pending.append(_Batch(rows, counters, slot, idx, cnt, t_idx, t_cnt))
-        self._n_pending += int(idx.size + t_idx.size) + int(rows.size)
+        base = rows * N_BUCKETS
+        if idx.size:
+            flat = np.repeat(base, counters[:, N_HIST])
+            flat += idx
+            np.add.at(self.hist.reshape(-1), flat, cnt)
+            if slot >= 0:
+                np.add.at(ring.hist[slot], idx, cnt)
+        if t_idx.size:
+            flat = np.repeat(base, counters[:, N_TTFB])
+            flat += t_idx
+            np.add.at(self.ttfb.reshape(-1), flat, t_cnt)
+        self._pending.append(_Batch(rows, counters, slot))
+        self._n_pending += int(rows.size)
         if self._n_pending >= MAX_PENDING:
             self.flush(ring)
 
     def flush(self, ring: SecondRing) -> None:
-        """Add everything pending; afterwards every array is final."""
+        """Add every queued counter; afterwards every array is final."""
         pending, self._pending = self._pending, []
         self._n_pending = 0
         if not pending:
             return
-        rows = _cat([b.rows for b in pending])
+        rows: IntArray = np.concatenate([b.rows for b in pending])
         counters = np.concatenate([b.counters for b in pending])
         lens = np.array([b.rows.size for b in pending], dtype=np.int64)
         slots = np.repeat(np.array([b.slot for b in pending], dtype=np.int64), lens)
@@ -176,14 +190,3 @@ class EndpointStore:
         np.minimum.at(flat_totals, MIN_US * cap + rows[has], counters[has, MIN_US])
         np.maximum.at(flat_totals, MAX_US_COL * cap + rows[has], counters[has, MAX_US_COL])
         ring.add_counts(slots, rows, counters[:, REQUESTS], counters[:, FAILURES])
-
-        n_hist = counters[:, N_HIST]
-        idx = _cat([b.idx for b in pending])
-        cnt = _cat([b.cnt for b in pending])
-        np.add.at(self.hist.reshape(-1), np.repeat(rows * N_BUCKETS, n_hist) + idx, cnt)
-        ring.add_hist(np.repeat(slots, n_hist), idx, cnt)
-
-        t_idx = _cat([b.t_idx for b in pending])
-        t_cnt = _cat([b.t_cnt for b in pending])
-        n_ttfb = counters[:, N_TTFB]
-        np.add.at(self.ttfb.reshape(-1), np.repeat(rows * N_BUCKETS, n_ttfb) + t_idx, t_cnt)

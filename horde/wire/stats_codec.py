@@ -1,22 +1,23 @@
 """`horde.stats.StatsDelta` <-> `StatsReport`, the columnar wire form of a delta.
 
-On the master, `merge_report(aggregate, report, t_s)` is the one call per
-received report: it hands the report's columns to
-`StatsAggregate.apply_columns` without building a `StatsDelta` or any other
-per-endpoint object beyond one tuple each (the buffers are read in place).
+On the master, **`merge_report(aggregate, report, t_s)` is the one call per
+received report**: it hands the report's buffers, read in place, to
+`StatsAggregate.apply_columns`, without building a `StatsDelta` or any
+object per endpoint, and returns the number of requests merged.
 `delta_from_wire` remains for whoever wants the delta itself.
 
 Invariants:
 
 * ``delta_from_wire(delta_to_wire(d, ...))`` equals ``d`` field for field
   (arrays compared by value);
-* reading a report costs a fixed handful of numpy calls plus one slice per
-  endpoint: all histograms of a report share four buffers;
-* `delta_from_wire` raises `horde.errors.ProtocolError` (never anything else)
-  for bucket indices outside the histogram layout or negative counts, so the
-  master can hand the result to `StatsAggregate.apply` as is;
-* `merge_report` merges exactly what ``apply(delta_from_wire(report), t_s)``
-  merges, or raises `ProtocolError` and changes nothing.
+* `delta_to_wire` sends the column form of `StatsReport`; both readers also
+  accept the row form (``endpoints``) and treat both alike;
+* reading a report costs a fixed handful of numpy calls whatever its
+  endpoint count (plus, for `delta_from_wire`, one slice per endpoint);
+* both readers validate everything with `horde.stats.columns.check_columns`
+  and raise `horde.errors.ProtocolError`, never anything else, for a report
+  the aggregate would refuse; `merge_report` then changes nothing, and it
+  merges exactly what ``apply(delta_from_wire(report), t_s)`` merges.
 """
 
 from __future__ import annotations
@@ -24,23 +25,29 @@ from __future__ import annotations
 from itertools import chain
 
 import numpy as np
+import numpy.typing as npt
 from msgspec.structs import astuple
 
 from horde.errors import ProtocolError
 from horde.stats import (
-    N_BUCKETS,
     EndpointDelta,
     ErrorDelta,
     ExceptionDelta,
     StatsAggregate,
     StatsDelta,
 )
-from horde.stats.columns import COUNTER_FIELDS
+from horde.stats.columns import (
+    N_HIST,
+    N_TTFB,
+    Key,
+    check_columns,
+    columns_of_delta,
+)
 from horde.stats.histogram import IntArray
 from horde.wire.messages import (
     CNT_DTYPE,
     IDX_DTYPE,
-    EndpointCounters,
+    N_COUNTERS,
     ErrorCount,
     ExceptionCount,
     StatsReport,
@@ -48,44 +55,25 @@ from horde.wire.messages import (
 
 __all__ = ["delta_to_wire", "delta_from_wire", "merge_report"]
 
-_N_COUNTERS = len(COUNTER_FIELDS)
-
-
-def _join(arrays: list[IntArray], dtype: str) -> bytes:
-    if not arrays:
-        return b""
-    return np.concatenate(arrays).astype(dtype, copy=False).tobytes()
-
 
 def delta_to_wire(delta: StatsDelta, *, test_id: str, seq: int) -> StatsReport:
-    """The report a worker sends for ``delta`` (its ``seq``-th of test ``test_id``)."""
-    endpoints = []
-    for ep in delta.endpoints:
-        if ep.hist_idx.size and int(ep.hist_idx.max()) >= N_BUCKETS:
-            raise ValueError(f"bucket index beyond the histogram layout in {ep.name!r}")
-        endpoints.append(
-            EndpointCounters(
-                method=ep.method,
-                name=ep.name,
-                requests=ep.requests,
-                failures=ep.failures,
-                bytes=ep.bytes,
-                min_us=ep.min_us,
-                max_us=ep.max_us,
-                sum_us=ep.sum_us,
-                ttfb_sum_us=ep.ttfb_sum_us,
-                n_hist=int(ep.hist_idx.size),
-                n_ttfb=int(ep.ttfb_idx.size),
-            )
-        )
+    """The report a worker sends for ``delta`` (its ``seq``-th of test ``test_id``).
+
+    Raises ValueError for a delta the master would refuse (e.g. a bucket
+    index beyond the histogram layout): better found where it was made.
+    """
+    keys, counters, idx, cnt, t_idx, t_cnt = columns_of_delta(delta)
+    check_columns(keys, counters, idx, cnt, t_idx, t_cnt)
     return StatsReport(
         test_id=test_id,
         seq=seq,
-        endpoints=endpoints,
-        hist_idx=_join([ep.hist_idx for ep in delta.endpoints], IDX_DTYPE),
-        hist_cnt=_join([ep.hist_cnt for ep in delta.endpoints], CNT_DTYPE),
-        ttfb_idx=_join([ep.ttfb_idx for ep in delta.endpoints], IDX_DTYPE),
-        ttfb_cnt=_join([ep.ttfb_cnt for ep in delta.endpoints], CNT_DTYPE),
+        methods=[k[0] for k in keys],
+        names=[k[1] for k in keys],
+        counters=counters.astype(CNT_DTYPE, copy=False).tobytes(),
+        hist_idx=idx.astype(IDX_DTYPE).tobytes(),
+        hist_cnt=cnt.astype(CNT_DTYPE, copy=False).tobytes(),
+        ttfb_idx=t_idx.astype(IDX_DTYPE).tobytes(),
+        ttfb_cnt=t_cnt.astype(CNT_DTYPE, copy=False).tobytes(),
         errors=[ErrorCount(e.method, e.name, e.error, e.count) for e in delta.errors],
         exceptions=[
             ExceptionCount(x.where, x.error, x.traceback, x.count) for x in delta.exceptions
@@ -93,45 +81,85 @@ def delta_to_wire(delta: StatsDelta, *, test_id: str, seq: int) -> StatsReport:
     )
 
 
-def _columns(idx_buf: bytes, cnt_buf: bytes, what: str) -> tuple[IntArray, IntArray]:
-    idx: IntArray = np.frombuffer(idx_buf, dtype=IDX_DTYPE).astype(np.int64)
-    cnt: IntArray = np.frombuffer(cnt_buf, dtype=CNT_DTYPE).astype(np.int64)
-    if idx.shape != cnt.shape:  # StatsReport checks this; a hand-built one might not
-        raise ProtocolError(f"{what}: {idx.size} indices but {cnt.size} counts")
-    if idx.size and int(idx.max()) >= N_BUCKETS:
-        raise ProtocolError(f"{what}: bucket index beyond the histogram layout")
-    if cnt.size and int(cnt.min()) < 0:
-        raise ProtocolError(f"{what}: negative bucket count")
-    return idx, cnt
+_Raw = tuple[list[Key], npt.NDArray[np.integer], npt.NDArray[np.integer],
+             npt.NDArray[np.integer], npt.NDArray[np.integer], npt.NDArray[np.integer]]  # fmt: skip
+
+
+def _columns(report: StatsReport) -> _Raw:
+    """The report's columns as read-only arrays over its buffers, not yet range-checked."""
+    if report.endpoints:  # the row form
+        rows = [astuple(ep) for ep in report.endpoints]
+        keys: list[Key] = [r[:2] for r in rows]
+        # EndpointCounters' numeric fields are COUNTER_FIELDS, in order.
+        counters: npt.NDArray[np.integer] = np.fromiter(
+            chain.from_iterable([r[2:] for r in rows]),
+            dtype=np.int64,
+            count=N_COUNTERS * len(rows),
+        ).reshape(len(rows), N_COUNTERS)
+    else:
+        keys = list(zip(report.methods, report.names, strict=True))
+        counters = np.frombuffer(report.counters, dtype=CNT_DTYPE).reshape(len(keys), N_COUNTERS)
+    return (
+        keys,
+        counters,
+        np.frombuffer(report.hist_idx, dtype=IDX_DTYPE),
+        np.frombuffer(report.hist_cnt, dtype=CNT_DTYPE),
+        np.frombuffer(report.ttfb_idx, dtype=IDX_DTYPE),
+        np.frombuffer(report.ttfb_cnt, dtype=CNT_DTYPE),
+    )
+
+
+def _refused(report: StatsReport, exc: Exception) -> ProtocolError:
+    return ProtocolError(f"stats report {report.seq}: {exc}")
+
+
+def merge_report(aggregate: StatsAggregate, report: StatsReport, t_s: int) -> int:
+    """Merge ``report`` into ``aggregate`` in test-second ``t_s``; return its request count.
+
+    ``t_s`` is the master's test time. Equivalent to
+    ``aggregate.apply(delta_from_wire(report), t_s)`` at a fraction of the
+    cost. Raises `ProtocolError`, leaving the aggregate unchanged, for
+    anything the aggregate would refuse (bucket index beyond the layout,
+    negative or absurd counts, buffers not matching the bucket counts).
+    """
+    try:
+        keys, counters, idx, cnt, t_idx, t_cnt = _columns(report)
+        # apply_columns checks everything before changing anything
+        return aggregate.apply_columns(
+            keys, counters, idx, cnt, t_idx, t_cnt, t_s, report.errors, report.exceptions
+        )
+    except (ValueError, OverflowError) as exc:  # OverflowError: a counter beyond int64
+        raise _refused(report, exc) from None
 
 
 def delta_from_wire(report: StatsReport) -> StatsDelta:
     """The `StatsDelta` a report carries, ready for `StatsAggregate.apply`."""
-    idx, cnt = _columns(report.hist_idx, report.hist_cnt, "histogram")
-    t_idx, t_cnt = _columns(report.ttfb_idx, report.ttfb_cnt, "ttfb histogram")
-    if (
-        sum(ep.n_hist for ep in report.endpoints) != idx.size
-        or sum(ep.n_ttfb for ep in report.endpoints) != t_idx.size
-    ):
-        raise ProtocolError("histogram buffers do not match the endpoints' bucket counts")
+    try:
+        keys, *arrays = _columns(report)
+        counters, idx, cnt, t_idx, t_cnt, _ = check_columns(keys, *arrays)
+    except (ValueError, OverflowError) as exc:
+        raise _refused(report, exc) from None
+    idx64: IntArray = idx.astype(np.int64)
+    t_idx64: IntArray = t_idx.astype(np.int64)
+    ends = np.cumsum(counters[:, N_HIST]).tolist()
+    t_ends = np.cumsum(counters[:, N_TTFB]).tolist()
     endpoints = []
     a = b = 0
-    for ep in report.endpoints:
-        a2, b2 = a + ep.n_hist, b + ep.n_ttfb
+    for (method, name), c, a2, b2 in zip(keys, counters.tolist(), ends, t_ends, strict=True):
         endpoints.append(
             EndpointDelta(
-                method=ep.method,
-                name=ep.name,
-                requests=ep.requests,
-                failures=ep.failures,
-                bytes=ep.bytes,
-                min_us=ep.min_us,
-                max_us=ep.max_us,
-                sum_us=ep.sum_us,
-                hist_idx=idx[a:a2],
+                method=method,
+                name=name,
+                requests=c[0],
+                failures=c[1],
+                bytes=c[2],
+                min_us=c[3],
+                max_us=c[4],
+                sum_us=c[5],
+                hist_idx=idx64[a:a2],
                 hist_cnt=cnt[a:a2],
-                ttfb_sum_us=ep.ttfb_sum_us,
-                ttfb_idx=t_idx[b:b2],
+                ttfb_sum_us=c[6],
+                ttfb_idx=t_idx64[b:b2],
                 ttfb_cnt=t_cnt[b:b2],
             )
         )
@@ -143,35 +171,3 @@ def delta_from_wire(report: StatsReport) -> StatsDelta:
             ExceptionDelta(x.where, x.error, x.traceback, x.count) for x in report.exceptions
         ),
     )
-
-
-def merge_report(aggregate: StatsAggregate, report: StatsReport, t_s: int) -> None:
-    """Merge ``report`` into ``aggregate`` in test-second ``t_s`` (the master's clock).
-
-    Equivalent to ``aggregate.apply(delta_from_wire(report), t_s)``, at a
-    fraction of the cost. Raises `ProtocolError`, leaving the aggregate
-    unchanged, for anything the aggregate would refuse (bucket index beyond
-    the layout, negative or absurd counts, buffers not matching the counts).
-    """
-    rows = [astuple(ep) for ep in report.endpoints]
-    keys = [(r[0], r[1]) for r in rows]
-    try:
-        # EndpointCounters' numeric fields are COUNTER_FIELDS, in order.
-        counters = np.fromiter(
-            chain.from_iterable([r[2:] for r in rows]),
-            dtype=np.int64,
-            count=_N_COUNTERS * len(rows),
-        ).reshape(len(rows), _N_COUNTERS)
-        aggregate.apply_columns(
-            keys,
-            counters,
-            np.frombuffer(report.hist_idx, dtype=IDX_DTYPE),
-            np.frombuffer(report.hist_cnt, dtype=CNT_DTYPE),
-            np.frombuffer(report.ttfb_idx, dtype=IDX_DTYPE),
-            np.frombuffer(report.ttfb_cnt, dtype=CNT_DTYPE),
-            t_s,
-            report.errors,
-            report.exceptions,
-        )
-    except (ValueError, OverflowError) as exc:  # OverflowError: a counter beyond int64
-        raise ProtocolError(f"stats report {report.seq}: {exc}") from None

@@ -20,7 +20,7 @@ from horde.stats import (
     StatsDelta,
 )
 from horde.stats import store as store_mod
-from horde.stats.columns import COUNTER_FIELDS, check_columns, columns_of_delta
+from horde.stats.columns import COUNTER_FIELDS, N_HIST, check_columns, columns_of_delta
 from horde.stats.histogram import percentiles_of_counts
 from horde.stats.snapshot import PERCENTILE_FRACTIONS, PERCENTILE_QUANTILES
 from horde.stats.summaries import percentile_rows
@@ -128,6 +128,12 @@ def _good() -> tuple[list[tuple[str, str]], np.ndarray, list[int], list[int], li
     return [("GET", "/a")], counters, [5, 600], [1, 2], [9], [3]
 
 
+def _with(c: np.ndarray, col: int, value: int) -> np.ndarray:
+    out = c.copy()
+    out[0, col] = value
+    return out
+
+
 def _bad_variants() -> list[tuple[str, dict[str, object]]]:
     c = _good()[1]
     neg, over, fail = c.copy(), c.copy(), c.copy()
@@ -146,6 +152,11 @@ def _bad_variants() -> list[tuple[str, dict[str, object]]]:
         ("lengths", {"hist_cnt": [1]}),
         ("segment sum", {"hist_idx": [5], "hist_cnt": [1]}),
         ("floats", {"hist_idx": [5.0, 6.0]}),
+        ("too many buckets", {"counters": _with(c, N_HIST, 2_000)}),
+        # 512 x 2^55 pairs claimed: each below MAX_COUNTER, the int64 sum wraps to 0
+        ("wrapping sums", {"keys": [("GET", f"/{i}") for i in range(512)],
+                           "counters": np.array([[1, 0, 0, 1, 1, 1, 0, 1 << 55, 0]] * 512),
+                           "hist_idx": [], "hist_cnt": []}),
     ]
 
 
@@ -153,7 +164,7 @@ def _bad_variants() -> list[tuple[str, dict[str, object]]]:
 def test_bad_columns_rejected_without_change(what: str, change: dict[str, object]) -> None:
     keys, counters, idx, cnt, t_idx, t_cnt = _good()
     agg = StatsAggregate()
-    agg.apply_columns(keys, counters, idx, cnt, t_idx, t_cnt, 0)
+    assert agg.apply_columns(keys, counters, idx, cnt, t_idx, t_cnt, 0) == 3
     before = agg.snapshot(1.0)
     args: dict[str, object] = {
         "keys": [("GET", "/new")], "counters": counters, "hist_idx": idx, "hist_cnt": cnt,
@@ -166,12 +177,12 @@ def test_bad_columns_rejected_without_change(what: str, change: dict[str, object
 
 
 def test_check_columns_accepts_empty_and_keeps_uint16() -> None:
-    c, idx, cnt, t_idx, t_cnt = check_columns([], np.zeros((0, 9)), [], [], [], [])
-    assert c.shape == (0, len(COUNTER_FIELDS)) and idx.size == cnt.size == 0
+    c, idx, cnt, t_idx, t_cnt, requests = check_columns([], np.zeros((0, 9)), [], [], [], [])
+    assert c.shape == (0, len(COUNTER_FIELDS)) and idx.size == cnt.size == 0 and requests == 0
     wire_idx = np.array([3, 4], dtype="<u2")
     counters = np.array([[2, 0, 0, 3, 4, 7, 0, 2, 0]])
-    _, idx, _, _, _ = check_columns([("G", "/")], counters, wire_idx, [1, 1], [], [])
-    assert idx.dtype == np.uint16
+    _, idx, _, _, _, requests = check_columns([("G", "/")], counters, wire_idx, [1, 1], [], [])
+    assert idx.dtype == np.uint16 and requests == 2
 
 
 def _ep(requests: int, lo: int, hi: int, idx: list[int]) -> StatsDelta:

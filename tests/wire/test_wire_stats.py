@@ -10,7 +10,10 @@ from hypothesis import strategies as st
 
 from horde.errors import ProtocolError
 from horde.stats import N_BUCKETS, EndpointDelta, RequestStats, StatsAggregate, StatsDelta
+from horde.stats.columns import COUNTER_FIELDS
 from horde.wire import (
+    MAGIC,
+    PROTOCOL_VERSION,
     EndpointCounters,
     StatsReport,
     decode_from_worker,
@@ -19,6 +22,7 @@ from horde.wire import (
     encode,
     merge_report,
 )
+from horde.wire.messages import N_COUNTERS
 
 
 def _through_the_wire(delta: StatsDelta) -> StatsDelta:
@@ -171,6 +175,17 @@ def test_merge_report_equals_one_process_recording_everything() -> None:
     assert a.total.requests == 2800
 
 
+def _columns_report(counters: list[list[int]], idx: list[int], cnt: list[int]) -> StatsReport:
+    return StatsReport(
+        "t", 2,
+        methods=["GET"] * len(counters),
+        names=[f"/{i}" for i in range(len(counters))],
+        counters=np.array(counters, dtype="<i8").reshape(-1, 9).tobytes(),
+        hist_idx=np.array(idx, dtype="<u2").tobytes(),
+        hist_cnt=np.array(cnt, dtype="<i8").tobytes(),
+    )  # fmt: skip
+
+
 def _bad_reports() -> list[StatsReport]:
     good = StatsReport(
         "t", 1,
@@ -179,15 +194,21 @@ def _bad_reports() -> list[StatsReport]:
         hist_cnt=np.array([1, 2], dtype="<i8").tobytes(),
     )  # fmt: skip
     huge = EndpointCounters("GET", "/", 3, 0, 2**64 - 1, 1, 1, 1, 0, 2, 0)
+    row = [3, 0, 0, 1, 1, 1, 0, 2, 0]
     return [
         _report([N_BUCKETS], [1]),
         _report([3], [-1]),
         _report([3], [1 << 60]),
         msgspec.structs.replace(good, endpoints=[huge]),
+        _columns_report([row], [3, N_BUCKETS], [1, 1]),
+        _columns_report([[3, 0, -5, 1, 1, 1, 0, 2, 0]], [3, 4], [1, 1]),  # negative bytes
+        _columns_report([[3, 4, 0, 1, 1, 1, 0, 2, 0]], [3, 4], [1, 1]),  # failures > requests
+        _columns_report([row, row], [3, 4], [1, 1]),  # claims 4 pairs, carries 2
+        _columns_report([[3, 0, 0, 1, 1, 1, 0, 5000, 0]], [3, 4], [1, 1]),
     ]
 
 
-@pytest.mark.parametrize("report", _bad_reports(), ids=range(4))
+@pytest.mark.parametrize("report", _bad_reports(), ids=range(9))
 def test_merge_report_rejects_bad_reports_without_change(report: StatsReport) -> None:
     agg = StatsAggregate()
     merge_report(agg, _report([7], [2]), 0)
@@ -195,3 +216,54 @@ def test_merge_report_rejects_bad_reports_without_change(report: StatsReport) ->
     with pytest.raises(ProtocolError):
         merge_report(agg, report, 0)
     assert agg.snapshot(1.0) == before
+    with pytest.raises(ProtocolError):  # a decoded frame says the same
+        delta_from_wire(decode_from_worker(encode(report)))  # type: ignore[arg-type]
+
+
+def test_counter_columns_are_endpoint_counters_fields() -> None:
+    assert EndpointCounters.__struct_fields__[2:] == COUNTER_FIELDS
+    assert N_COUNTERS == len(COUNTER_FIELDS)
+
+
+def test_row_form_and_column_form_merge_alike() -> None:
+    stats = RequestStats()
+    for i in range(300):
+        stats.record("GET", f"/r{i % 4}", 100 + 37 * i, 5, None if i % 9 else "HTTP 500", 50 + i)
+    columns = delta_to_wire(stats.take_delta(), test_id="t", seq=1)
+    assert not columns.endpoints and len(columns.names) == 4
+    c = np.frombuffer(columns.counters, dtype="<i8").reshape(-1, N_COUNTERS)
+    rows = msgspec.structs.replace(
+        columns,
+        methods=[],
+        names=[],
+        counters=b"",
+        endpoints=[
+            EndpointCounters(m, n, *map(int, line))
+            for m, n, line in zip(columns.methods, columns.names, c, strict=True)
+        ],
+    )
+    a, b = StatsAggregate(), StatsAggregate()
+    assert merge_report(a, decode_from_worker(encode(columns)), 0) == 300  # type: ignore[arg-type]
+    assert merge_report(b, decode_from_worker(encode(rows)), 0) == 300  # type: ignore[arg-type]
+    assert a.snapshot(1.0) == b.snapshot(1.0)
+    _same(delta_from_wire(columns), delta_from_wire(rows))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"methods": ["GET"], "names": ["/"], "counters": b"\0" * 71},  # short counters
+        {"methods": [], "names": ["/"], "counters": b"\0" * 72},  # methods missing
+        {"methods": ["GET"], "names": ["/"], "counters": b"\0" * 72,  # both forms
+         "endpoints": [EndpointCounters("GET", "/", 0, 0, 0, 0, 0, 0, 0, 0, 0)]},
+        {"hist_idx": b"\0\0", "hist_cnt": b"\0" * 7},  # not whole items
+    ],
+)
+def test_malformed_column_form_is_refused_on_decode(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        StatsReport("t", 0, **fields)  # type: ignore[arg-type]
+    frame = MAGIC + bytes([PROTOCOL_VERSION]) + msgspec.msgpack.encode(
+        {"t": "stats", "test_id": "t", "seq": 0, **fields}
+    )
+    with pytest.raises(ProtocolError):
+        decode_from_worker(frame)
