@@ -103,13 +103,24 @@ def summary(tools: Sequence[Tool], outcomes: Sequence[Outcome]) -> dict[str, dic
     return out
 
 
+def ratios(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each tool's p50/p99 divided by wrk's (best of rounds, and median of rounds)."""
+    if "wrk" not in table:
+        return {}
+    ref = table["wrk"]
+    return {key: {"p99_best": row["p99_ms_best"] / ref["p99_ms_best"],
+                  "p99_median": row["p99_ms_median"] / ref["p99_ms_median"],
+                  "p50_best": row["p50_ms_best"] / ref["p50_ms_best"]}
+            for key, row in table.items() if key != "wrk"}
+
+
 def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome],
                  table: dict[str, dict[str, float]], seconds: int) -> None:
     rounds = max(o.round for o in outcomes)
     print(f"\nlatency at {RATE} req/s on {CONNECTIONS} connections, {seconds} s per run, "
           f"{rounds} round(s); ms as each tool reports them (best = lowest of the rounds)")
-    head = (f"{'tool':30} {'req/s':>7} {'p50 best':>9} {'p99 best':>9} {'p99 per round':>22}"
-            f" {'fail':>5}")
+    head = (f"{'tool':30} {'req/s':>7} {'p50 best':>9} {'p50 med':>8} {'p99 best':>9} "
+            f"{'p99 med':>8}  {'p99 per round':<28} {'fail':>4}")
     print(head)
     print("-" * len(head))
     for tool in tools:
@@ -118,21 +129,22 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome],
             continue
         row = table[tool.key]
         runs = [o for o in outcomes if o.key == tool.key]
-        per_round = " ".join(f"{o.p99_ms:.3f}" if o.ok else "x" for o in runs)
+        per_round = " ".join(f"{o.p99_ms:.2f}" if o.ok else "x" for o in runs)
         print(f"{tool.label:30} {row['rps_median']:7,.0f} {row['p50_ms_best']:9.3f} "
-              f"{row['p99_ms_best']:9.3f} {per_round:>22} "
-              f"{sum(o.failures for o in runs if o.ok):5d}")
-    if "wrk" in table and table["wrk"]["p99_ms_best"] > 0:
-        ref = table["wrk"]
-        print()
-        for key in ("horde-sync", "horde-async", "locust-fast", "k6"):
-            if key in table:
-                p99 = table[key]["p99_ms_best"] / ref["p99_ms_best"]
-                p50 = table[key]["p50_ms_best"] / ref["p50_ms_best"]
-                target = ("  target <= 2x: " + ("met" if p99 <= 2 else "NOT met")
-                          if key.startswith("horde") else "")
-                print(f"{key:12} p99 / wrk p99 = {p99:6.2f}x   p50 / wrk p50 = {p50:6.2f}x"
-                      f"{target}")
+              f"{row['p50_ms_median']:8.3f} {row['p99_ms_best']:9.3f} "
+              f"{row['p99_ms_median']:8.3f}  {per_round:<28} "
+              f"{sum(o.failures for o in runs if o.ok):4d}")
+    vs_wrk = ratios(table)
+    if vs_wrk:
+        print(f"\n{'vs wrk':12} {'p99 best':>9} {'p99 median':>11} {'p50 best':>9}")
+    for key, r in vs_wrk.items():
+        target = ""
+        if key.startswith("horde"):
+            target = "  target p99 <= 2x: " + ", ".join(
+                f"{what[4:]} {'met' if r[what] <= 2 else 'NOT met'}"
+                for what in ("p99_best", "p99_median"))
+        print(f"{key:12} {r['p99_best']:8.2f}x {r['p99_median']:10.2f}x {r['p50_best']:8.2f}x"
+              f"{target}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        "connections": CONNECTIONS},
             "runs": [asdict(o) for o in outcomes],
             "summary": table,
+            "vs_wrk": ratios(table),
         }
         args.out.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"\nwrote {args.out}")

@@ -38,3 +38,26 @@ class PacedAsyncUser(HttpUser):
     @task
     async def index(self) -> None:
         await self.client.get("/")
+
+
+class SyncLoopUser(HttpUser):
+    """Diagnostic: 100 requests per task call, so per-task costs (the task loop,
+    the yield between tasks, entering the greenlet) are paid once per 100."""
+
+    wait_time = constant(0)
+
+    @task
+    def index(self) -> None:
+        for _ in range(100):
+            self.client.get("/")
+
+
+class AsyncLoopUser(HttpUser):
+    """Diagnostic: as SyncLoopUser, with async def."""
+
+    wait_time = constant(0)
+
+    @task
+    async def index(self) -> None:
+        for _ in range(100):
+            await self.client.get("/")
