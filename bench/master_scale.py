@@ -154,7 +154,6 @@ def fleet_main(
         s.send(encode(Hello(wid, "sim", os.getpid(), __version__, PROTOCOL_VERSION, 1,
                             files_sha)))
     test_id = _wait_for_test_id(socks, 120.0) if files_sha is not None else "bench"
-    print("sim got", test_id, time.monotonic(), flush=True)
     # A few pre-encoded report variants: the simulator must stay cheap.
     variants = [
         encode(delta_to_wire(synthetic_delta(endpoints, buckets, seed), test_id=test_id, seq=0))
