@@ -193,6 +193,14 @@ def _cat(parts: list[IntArray]) -> IntArray:
     return out
 
 
+def _flat(a: npt.ArrayLike, what: str) -> IntArray:
+    """`a` as 1-D int64; arrays from RequestStats or the wire pass through untouched."""
+    if type(a) is np.ndarray and a.dtype == _I64 and a.ndim == 1:
+        return a
+    out: IntArray = _ints(a, what).ravel().astype(np.int64, copy=False)
+    return out
+
+
 def columns_of_delta(delta: StatsDelta) -> Columns:
     """The columns of `delta`'s endpoints (checked later by `check_columns`).
 
@@ -203,18 +211,19 @@ def columns_of_delta(delta: StatsDelta) -> Columns:
     rows: list[tuple[int, ...]] = []
     parts: tuple[list[IntArray], ...] = ([], [], [], [])
     for ep in delta.endpoints:
-        arrays = [
-            _ints(a, f"{ep.method} {ep.name}").ravel()
-            for a in (ep.hist_idx, ep.hist_cnt, ep.ttfb_idx, ep.ttfb_cnt)
-        ]
-        if arrays[0].shape != arrays[1].shape or arrays[2].shape != arrays[3].shape:
-            raise ValueError(f"indices and counts differ in length for {ep.method} {ep.name}")
-        for part, arr in zip(parts, arrays, strict=True):
-            part.append(arr.astype(np.int64, copy=False))
+        what = f"{ep.method} {ep.name}"
+        idx, cnt = _flat(ep.hist_idx, what), _flat(ep.hist_cnt, what)
+        t_idx, t_cnt = _flat(ep.ttfb_idx, what), _flat(ep.ttfb_cnt, what)
+        if idx.shape != cnt.shape or t_idx.shape != t_cnt.shape:
+            raise ValueError(f"indices and counts differ in length for {what}")
+        parts[0].append(idx)
+        parts[1].append(cnt)
+        parts[2].append(t_idx)
+        parts[3].append(t_cnt)
         keys.append((ep.method, ep.name))
         rows.append(
             (ep.requests, ep.failures, ep.bytes, ep.min_us, ep.max_us, ep.sum_us,
-             ep.ttfb_sum_us, arrays[0].size, arrays[2].size)
+             ep.ttfb_sum_us, idx.size, t_idx.size)
         )  # fmt: skip
     try:
         counters: IntArray = np.array(rows, dtype=np.int64).reshape(len(rows), 9)
