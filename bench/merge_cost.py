@@ -16,21 +16,31 @@ one at a time and dropped, as a master does, with the GC on.
 ``agg.apply(delta_from_wire(msg), t_s)`` (the object path, and the only one
 before the fast path existed). Also timed: one snapshot with 500 endpoints.
 
-Printed per fleet size: µs per report for decode and merge, ms per call for
-close_second and snapshot, everything amortised per report, and what that
-makes as % of one core for the fleet (1 report per worker per second).
-Wall clock on a shared 2-core machine: read as orders of magnitude.
+Printed per fleet size (each figure the best of `--repeat` runs): µs per
+report for decode and merge, ms per call for close_second and snapshot,
+everything amortised per report, and what that makes as % of one core for
+the fleet (1 report per worker per second). Wall clock on a shared 2-core
+machine where other jobs run: single runs vary 2-3x; read as orders of
+magnitude.
 
-Measured (this machine, 50 endpoints x 50 buckets, µs per report, amortised):
+Measured (2-core dev machine shared with other jobs, load average ~2;
+50 endpoints x 50 buckets; ranges over several invocations, best of 3 each):
 
-  before (commit 7af7ff7, apply(delta_from_wire)):
-      workers 200:  decode 19, merge 590, close 1.3 ms, snapshot 7 ms -> ~620 µs, 12% core
-      workers 1000: decode 19, merge 560, close 2.4 ms, snapshot 7 ms -> ~590 µs, 59% core
-      (merge = delta_from_wire ~350 + apply ~230; with the old batching the
-      bulk of apply's work ran later, inside close_second/snapshot reads)
-  after (merge_report):
-      workers 200:  see the table printed by the command above
-      workers 1000: see the table printed by the command above
+  before (commit 7af7ff7, the only path then: apply(delta_from_wire)):
+    workers   decode    merge     close_second   snapshot   per report   core
+      200     24-29 us  410-445   36-46 ms       7-9 ms     640-730 us   13-15 %
+     1000     22-28 us  375-495   165-177 ms     6-10 ms    570-695 us   57-69 %
+    snapshot with 500 endpoints: 58-132 ms
+  after (merge_report; StatsReport counters as columns):
+      200     7-11 us   54-98     1.7-2.1 ms     1.1-1.7 ms  73-129 us   1.5-2.6 %
+     1000     7-8 us    57-58     3.6-4.4 ms     1.1-1.5 ms  69-71 us    6.9-7.1 %
+    snapshot with 500 endpoints: 8-10 ms
+  after, object path kept for compatibility (--path delta):
+      200     11-13 us  337-473   1.1-1.5 ms     1.2-1.4 ms  360-494 us  7-10 %
+
+  Before, merging queued every endpoint's arrays and paid for them in the
+  first reader (close_second); now histograms are added per report with a
+  few numpy calls and only the counters wait for the once-a-second flush.
 """
 
 from __future__ import annotations
@@ -152,6 +162,7 @@ def main() -> None:
     ap.add_argument("--endpoints", type=int, default=50)
     ap.add_argument("--buckets", type=int, default=50)
     ap.add_argument("--path", choices=("report", "delta"), default="report")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per fleet size; best kept")
     args = ap.parse_args()
     merge = _merge_fn(args.path)
     frames = [
@@ -163,7 +174,8 @@ def main() -> None:
     print(f"{'workers':>8} {'decode us':>10} {'merge us':>9} {'close ms':>9} {'snap ms':>8} "
           f"{'us/report':>10} {'core %':>7}")  # fmt: skip
     for n in (int(x) for x in args.workers.split(",") if x):
-        r = run(n, args.seconds, frames, merge)
+        runs = [run(n, args.seconds, frames, merge) for _ in range(args.repeat)]
+        r = {k: min(x[k] for x in runs) for k in runs[0]}
         print(f"{n:>8} {r['decode_us']:>10.1f} {r['merge_us']:>9.1f} {r['close_ms']:>9.2f} "
               f"{r['snapshot_ms']:>8.2f} {r['per_report_us']:>10.1f} {r['core_pct']:>7.1f}",
               flush=True)  # fmt: skip

@@ -8,7 +8,9 @@ Prints µs per sample for
   * the latency histogram alone: `Histogram.record` + `fold()`,
   * `hdrhistogram.record_value` and `ddsketch.add` when those are importable,
 and the time to merge one second of deltas from 200 workers x 50 endpoints
-into a `StatsAggregate` (apply + flush), which is what a master does.
+into a `StatsAggregate` (plus close_second), once through `apply(delta)` and
+once from encoded frames through `decode_from_worker` + `merge_report`,
+which is what a master does.
 
 Timings are best-of-3 wall clock with the GC disabled during each run; on a
 shared machine, read them as orders of magnitude.
@@ -25,6 +27,7 @@ from collections.abc import Callable
 import numpy as np
 
 from horde.stats import Histogram, RequestStats, StatsAggregate
+from horde.wire import StatsReport, decode_from_worker, delta_to_wire, encode, merge_report
 
 Row = tuple[str, str, int, int, "str | None", int]
 
@@ -122,8 +125,14 @@ def bench_foreign(values: list[int]) -> dict[str, float]:
     return out
 
 
-def bench_merge(workers: int = 200, endpoints: int = 50, per_endpoint: int = 60) -> float:
-    """One second of deltas from `workers` workers into one aggregate (apply + flush)."""
+def bench_merge(
+    workers: int = 200, endpoints: int = 50, per_endpoint: int = 60
+) -> tuple[float, float]:
+    """One second of deltas from `workers` workers into one aggregate, plus close_second.
+
+    Returns (object path: `apply(delta)`, wire path: decode + `merge_report`
+    of the encoded frames, what a master does; bench/merge_cost.py breaks it down).
+    """
     rng = np.random.default_rng(3)
     deltas = []
     for _ in range(workers):
@@ -133,17 +142,26 @@ def bench_merge(workers: int = 200, endpoints: int = 50, per_endpoint: int = 60)
             for v in rng.lognormal(8, 1.0, per_endpoint).astype(np.int64).tolist():
                 stats.record("GET", name, v, 100, None, v // 2)
         deltas.append(stats.take_delta())
+    frames = [encode(delta_to_wire(d, test_id="b", seq=0)) for d in deltas]
     buckets = np.mean([len(ep.hist_idx) for d in deltas for ep in d.endpoints])
     print(f"  merge input: {workers} workers x {endpoints} endpoints, "
           f"{buckets:.0f} non-empty buckets each")  # fmt: skip
 
-    def run() -> None:
+    def objects() -> None:
         agg = StatsAggregate()
         for d in deltas:
             agg.apply(d, 0)
         agg.close_second(0, 0)
 
-    return best_of(3, run)
+    def wire() -> None:
+        agg = StatsAggregate()
+        for f in frames:
+            msg = decode_from_worker(f)
+            assert isinstance(msg, StatsReport)
+            merge_report(agg, msg, 0)
+        agg.close_second(0, 0)
+
+    return best_of(3, objects), best_of(3, wire)
 
 
 def main() -> None:
@@ -166,8 +184,9 @@ def main() -> None:
     print(f"  Histogram.record + fold         {hist / n * 1e6:6.3f} µs/sample")
     for name, secs in bench_foreign(values).items():
         print(f"  {name:<31} {secs / n * 1e6:6.3f} µs/sample")
-    merge = bench_merge()
-    print(f"  master merge of one second      {merge * 1e3:6.1f} ms")
+    objects, wire = bench_merge()
+    print(f"  merge of one second, apply      {objects * 1e3:6.1f} ms")
+    print(f"  same from frames, merge_report  {wire * 1e3:6.1f} ms  (decode included)")
 
 
 if __name__ == "__main__":

@@ -105,9 +105,7 @@ class ExceptionLike(Protocol):
 Columns = tuple[list[Key], IntArray, IntArray, IntArray, IntArray, IntArray]
 """(keys, counters, hist_idx, hist_cnt, ttfb_idx, ttfb_cnt)."""
 
-Checked = tuple[
-    IntArray, npt.NDArray[np.integer], IntArray, npt.NDArray[np.integer], IntArray, int
-]
+Checked = tuple[IntArray, npt.NDArray[np.integer], IntArray, npt.NDArray[np.integer], IntArray, int]
 """(counters, hist_idx, hist_cnt, ttfb_idx, ttfb_cnt, total requests), validated."""
 
 _U64 = np.dtype(np.uint64)

@@ -154,9 +154,15 @@ def _bad_variants() -> list[tuple[str, dict[str, object]]]:
         ("floats", {"hist_idx": [5.0, 6.0]}),
         ("too many buckets", {"counters": _with(c, N_HIST, 2_000)}),
         # 512 x 2^55 pairs claimed: each below MAX_COUNTER, the int64 sum wraps to 0
-        ("wrapping sums", {"keys": [("GET", f"/{i}") for i in range(512)],
-                           "counters": np.array([[1, 0, 0, 1, 1, 1, 0, 1 << 55, 0]] * 512),
-                           "hist_idx": [], "hist_cnt": []}),
+        (
+            "wrapping sums",
+            {
+                "keys": [("GET", f"/{i}") for i in range(512)],
+                "counters": np.array([[1, 0, 0, 1, 1, 1, 0, 1 << 55, 0]] * 512),
+                "hist_idx": [],
+                "hist_cnt": [],
+            },
+        ),
     ]
 
 

@@ -53,8 +53,9 @@ samples = st.lists(
 
 @settings(max_examples=60)
 @given(samples)
-def test_recorded_delta_round_trips_exactly(recs: list[tuple[str, str, int, int, str | None, int]]
-                                            ) -> None:
+def test_recorded_delta_round_trips_exactly(
+    recs: list[tuple[str, str, int, int, str | None, int]],
+) -> None:
     stats = RequestStats()
     for r in recs:
         stats.record(*r)
@@ -113,8 +114,18 @@ def test_out_of_layout_bucket_is_protocol_error() -> None:
 
 
 def test_to_wire_refuses_impossible_index() -> None:
-    ep = EndpointDelta("GET", "/", 1, 0, 0, 1, 1, 1,
-                       np.array([N_BUCKETS + 5], dtype=np.int64), np.array([1], dtype=np.int64))
+    ep = EndpointDelta(
+        "GET",
+        "/",
+        1,
+        0,
+        0,
+        1,
+        1,
+        1,
+        np.array([N_BUCKETS + 5], dtype=np.int64),
+        np.array([1], dtype=np.int64),
+    )
     with pytest.raises(ValueError):
         delta_to_wire(StatsDelta(endpoints=(ep,)), test_id="t", seq=0)
 
@@ -254,16 +265,22 @@ def test_row_form_and_column_form_merge_alike() -> None:
     [
         {"methods": ["GET"], "names": ["/"], "counters": b"\0" * 71},  # short counters
         {"methods": [], "names": ["/"], "counters": b"\0" * 72},  # methods missing
-        {"methods": ["GET"], "names": ["/"], "counters": b"\0" * 72,  # both forms
-         "endpoints": [EndpointCounters("GET", "/", 0, 0, 0, 0, 0, 0, 0, 0, 0)]},
+        {
+            "methods": ["GET"],
+            "names": ["/"],
+            "counters": b"\0" * 72,  # both forms
+            "endpoints": [EndpointCounters("GET", "/", 0, 0, 0, 0, 0, 0, 0, 0, 0)],
+        },
         {"hist_idx": b"\0\0", "hist_cnt": b"\0" * 7},  # not whole items
     ],
 )
 def test_malformed_column_form_is_refused_on_decode(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         StatsReport("t", 0, **fields)  # type: ignore[arg-type]
-    frame = MAGIC + bytes([PROTOCOL_VERSION]) + msgspec.msgpack.encode(
-        {"t": "stats", "test_id": "t", "seq": 0, **fields}
+    frame = (
+        MAGIC
+        + bytes([PROTOCOL_VERSION])
+        + msgspec.msgpack.encode({"t": "stats", "test_id": "t", "seq": 0, **fields})
     )
     with pytest.raises(ProtocolError):
         decode_from_worker(frame)
