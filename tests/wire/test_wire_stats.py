@@ -284,3 +284,54 @@ def test_malformed_column_form_is_refused_on_decode(fields: dict[str, object]) -
     )
     with pytest.raises(ProtocolError):
         decode_from_worker(frame)
+
+
+_int64s = st.integers(-(2**63), 2**63 - 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(0, 4).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.lists(st.one_of(st.integers(0, 6), _int64s), min_size=9, max_size=9),
+                min_size=n,
+                max_size=n,
+            ),
+            st.lists(st.one_of(st.integers(0, N_BUCKETS + 2), st.integers(0, 65535)), max_size=12),
+            st.lists(st.one_of(st.integers(-2, 9), _int64s), max_size=12),
+        )
+    ),
+    st.integers(0, 30),
+    st.booleans(),
+)
+def test_any_column_report_merges_or_is_protocol_error(
+    case: tuple[int, list[list[int]], list[int], list[int]], t_s: int, plausible: bool
+) -> None:
+    n, counters, idx, cnt = case
+    k = min(len(idx), len(cnt))
+    if plausible and n:  # mostly valid counters, so that merges succeed too
+        counters = [[abs(v) % 1000 for v in row] for row in counters]
+        for i, row in enumerate(counters):
+            row[1] = min(row[1], row[0])
+            row[7], row[8] = (k if i == 0 else 0), 0
+        idx, cnt = [i % N_BUCKETS for i in idx], [abs(c) % 100 for c in cnt]
+    report = StatsReport(
+        "t", 0, methods=["GET"] * n, names=[f"/{i}" for i in range(n)],
+        counters=np.array(counters, dtype="<i8").reshape(n, 9).tobytes(),
+        hist_idx=np.array(idx[:k], dtype="<u2").tobytes(),
+        hist_cnt=np.array(cnt[:k], dtype="<i8").tobytes(),
+    )  # fmt: skip
+    agg = StatsAggregate(window_s=2)
+    merge_report(agg, _report([7], [2]), 0)
+    before = agg.snapshot(1.0)
+    try:
+        requests = merge_report(agg, report, t_s)
+    except ProtocolError:
+        assert agg.snapshot(1.0) == before
+        return
+    after = agg.snapshot(1.0)
+    assert requests == sum(row[0] for row in counters)
+    assert after.total.requests == before.total.requests + requests
+    agg.close_second(t_s, 1)
