@@ -75,6 +75,7 @@ class LocalRunner:
         self.spawn_rate = 1.0
         self.started_at: datetime | None = None
         self._start_time = 0.0
+        self._ended_at: float | None = None
         self._second = 0
         self._ticker: asyncio.Task[None] | None = None
         self._run_timer: asyncio.TimerHandle | None = None
@@ -147,6 +148,7 @@ class LocalRunner:
         self._stop_task = None
         self.started_at = datetime.now(UTC)
         self._start_time = self._loop.time()
+        self._ended_at = None
         self._second = 0
         self._stopped.clear()
         self.health.start()
@@ -193,6 +195,7 @@ class LocalRunner:
             self._run_timer.cancel()
         stop_timeout = self.options.stop_timeout if grace is None else grace
         await self.population.stop_all(stop_timeout, self.options.request_timeout)
+        self._ended_at = self._loop.time()  # a stopped test's duration and rates stay put
         if self._ticker is not None:
             self._ticker.cancel()
         self._tick()  # the last partial second, so nothing recorded is left behind
@@ -248,7 +251,10 @@ class LocalRunner:
 
     @property
     def elapsed(self) -> float:
-        return self._loop.time() - self._start_time if self.started_at else 0.0
+        if self.started_at is None:
+            return 0.0
+        end = self._loop.time() if self._ended_at is None else self._ended_at
+        return end - self._start_time
 
     def snapshot(self) -> StatsSnapshot:
         return self.aggregate.snapshot(self.elapsed)

@@ -1,0 +1,58 @@
+"""LocalRunner in-process: lifecycle as the web UI drives it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from horde import User, constant, task
+from horde.events import Events
+from horde.runtime.local import LocalRunner, RunOptions
+
+
+class Idle(User):
+    wait_time = constant(0.01)
+
+    @task
+    def nothing(self) -> None:
+        pass
+
+
+def test_a_stopped_test_keeps_its_duration_and_a_new_one_starts_from_zero() -> None:
+    async def scenario() -> None:
+        runner = LocalRunner([Idle], RunOptions(), Events())
+        await runner.start(3, 100.0)
+        await asyncio.sleep(0.3)
+        assert runner.counts() == {"Idle": 3}
+        runner.request_stop()
+        await runner.wait_stopped()
+        assert runner.state == "stopped" and runner.counts() == {"Idle": 0}
+        frozen = runner.elapsed
+        await asyncio.sleep(0.2)
+        assert runner.elapsed == frozen
+        assert runner.info().duration_s == round(frozen, 3)
+
+        await runner.start(1, 100.0)  # "new test"
+        assert runner.elapsed < frozen
+        await asyncio.sleep(0.1)
+        assert runner.counts() == {"Idle": 1}
+        runner.request_stop()  # a second stop works too
+        await runner.wait_stopped()
+        assert runner.state == "stopped"
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def test_update_changes_the_user_count_both_ways() -> None:
+    async def scenario() -> None:
+        runner = LocalRunner([Idle], RunOptions(), Events())
+        await runner.start(2, 100.0)
+        await asyncio.sleep(0.2)
+        runner.update(5, 100.0)
+        await asyncio.sleep(0.2)
+        assert runner.counts() == {"Idle": 5}
+        runner.update(1, 100.0)
+        await asyncio.sleep(0.3)
+        assert runner.counts() == {"Idle": 1}
+        await runner.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
