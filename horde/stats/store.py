@@ -1,4 +1,4 @@
-"""Dense per-endpoint storage of a `StatsAggregate`, fed in batches.
+"""Dense per-endpoint storage of a `StatsAggregate`: histograms per delta, counters batched.
 
 One row per (method, name), allocated on first sight and kept until reset:
 
@@ -15,7 +15,8 @@ would too, so they run once per second (or per `MAX_PENDING` rows).
 
 Invariants:
 
-* `row_of[keys[r]] == r`; rows are only ever added;
+* `row_of[keys[r]] == r`; rows are only ever added, so the rows cached per
+  key tuple by `rows_for` stay right until the store is replaced (reset);
 * histograms (`hist`, `ttfb`, the ring's) are final after every `push`;
   counters after `flush()`; pending batches are checked, only waiting;
 * `flush` adds window counts into the `SecondRing` slots recorded at push
@@ -30,12 +31,15 @@ import numpy as np
 import numpy.typing as npt
 
 from horde.stats.columns import (
+    BYTES,
     FAILURES,
     MAX_US_COL,
     MIN_US,
     N_HIST,
     N_TTFB,
     REQUESTS,
+    SUM_US,
+    TTFB_SUM_US,
     Key,
 )
 from horde.stats.histogram import N_BUCKETS, IntArray
@@ -49,7 +53,7 @@ NO_MIN = np.iinfo(np.int64).max
 MAX_PENDING = 1 << 16
 """Flush once this many endpoint rows are pending (about 5 MB of counters)."""
 
-ADDITIVE = (0, 1, 2, 5, 6)
+ADDITIVE = (REQUESTS, FAILURES, BYTES, SUM_US, TTFB_SUM_US)
 """Counter columns that merge by addition (requests, failures, bytes, sum_us, ttfb_sum_us)."""
 
 _N_TOTALS = 7
