@@ -53,7 +53,8 @@ from peers.harness import (
 )
 from peers.results import Measured, ParseError, parse_horde, parse_k6, parse_locust, parse_wrk
 
-__all__ = ["Context", "Outcome", "Tool", "main", "run_tools", "throughput_tools"]
+__all__ = ["Context", "Outcome", "Tool", "diagnostic_tools", "main", "run_tools",
+           "throughput_tools"]
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,18 @@ def throughput_tools() -> list[Tool]:
              _from_file(parse_locust, "locust.json")),
         Tool("k6", "k6 (GOMAXPROCS=1)", _k6_closed, _from_file(parse_k6, "k6.json")),
         Tool("wrk", "wrk -t1", _wrk_closed, lambda run, out: parse_wrk(run.stdout)),
+    ]
+
+
+def diagnostic_tools() -> list[Tool]:
+    """Run only when named in --only: horde with 100 requests per task call, which
+    pays the per-task costs (task loop, yield between tasks, entering the greenlet)
+    once per 100 requests. The difference to horde-sync/-async is those costs."""
+    return [
+        Tool("horde-sync-loop", "horde, sync, 100 req/task", _horde("SyncLoopUser"),
+             _from_file(parse_horde, "horde.json")),
+        Tool("horde-async-loop", "horde, async, 100 req/task", _horde("AsyncLoopUser"),
+             _from_file(parse_horde, "horde.json")),
     ]
 
 
@@ -286,10 +299,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50, help="users / VUs / connections")
     parser.add_argument("--rounds", type=int, default=2, help="runs of every tool")
     parser.add_argument("--only", nargs="+", metavar="TOOL",
-                        help="run only these tools: " + " ".join(t.key for t in throughput_tools()))
+                        help="run only these tools: " + " ".join(
+                            t.key for t in throughput_tools() + diagnostic_tools()))
     parser.add_argument("--out", type=Path, help="also write everything as JSON here")
     args = parser.parse_args(argv)
     tools = [t for t in throughput_tools() if not args.only or t.key in args.only]
+    tools += [t for t in diagnostic_tools() if args.only and t.key in args.only]
     if not tools or args.seconds < 1 or args.rounds < 1:
         parser.error("nothing to run")
     try:
