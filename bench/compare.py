@@ -195,7 +195,7 @@ def run_tools(nginx: Nginx, tools: Sequence[Tool], ctx: Context, rounds: int,
                     outcome.error = f"{type(exc).__name__}: {exc} (exit {run.returncode})"
                     print(f"  {tool.key}: FAILED {outcome.error}\n{run.tail()}", flush=True)
             if outcome.ok:
-                print(f"  round {rnd} {tool.key:12} {outcome.rps:12,.0f} req/s"
+                print(f"  round {rnd} {tool.key:16} {outcome.rps:10,.0f} req/s"
                       f"  (nginx/tool {served / max(outcome.requests, 1):.3f};"
                       f" steady: {outcome.steady_rps:,.0f} req/s by nginx,"
                       f" cpu share {outcome.cpu_share:.0%},"
@@ -266,9 +266,9 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome], ctx: Contex
     best, per_cpu = best_by_tool(outcomes), best_per_cpu(outcomes)
     print(f"\nthroughput, {ctx.users} users/connections, {ctx.seconds} s per run, "
           f"best of {max(o.round for o in outcomes)} round(s)")
-    head = (f"{'tool':24} {'req/s':>8} {'all rounds':>17} {'nginx/':>6} {'p50':>6} "
+    head = (f"{'tool':26} {'req/s':>8} {'all rounds':>17} {'nginx/':>6} {'p50':>6} "
             f"{'p99':>6} {'steady':>8} {'cpu':>4} {'req per':>8} {'fail':>4}")
-    sub = (f"{'':24} {'(tool)':>8} {'(tool)':>17} {'tool':>6} {'ms':>6} {'ms':>6} "
+    sub = (f"{'':26} {'(tool)':>8} {'(tool)':>17} {'tool':>6} {'ms':>6} {'ms':>6} "
            f"{'(nginx)':>8} {'shr':>4} {'cpu-s':>8} {'':>4}")
     print(head)
     print(sub)
@@ -276,12 +276,12 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome], ctx: Contex
     for tool in tools:
         runs = [o for o in outcomes if o.key == tool.key]
         if tool.key not in best:
-            print(f"{tool.label:24} {'failed':>8}  {runs[0].error if runs else ''}")
+            print(f"{tool.label:26} {'failed':>8}  {runs[0].error if runs else ''}")
             continue
         b = best[tool.key]
         rounds = " ".join(f"{o.rps:,.0f}" if o.ok else "x" for o in runs)
         c = per_cpu.get(tool.key)
-        print(f"{tool.label:24} {b.rps:8,.0f} {rounds:>17} "
+        print(f"{tool.label:26} {b.rps:8,.0f} {rounds:>17} "
               f"{b.nginx_requests / max(b.requests, 1):6.3f} {b.p50_ms:6.2f} "
               f"{b.p99_ms:6.2f} {b.steady_rps:8,.0f} {b.cpu_share:4.0%} "
               f"{(c.per_cpu_s if c else 0):8,.0f} {b.failures:4d}")
