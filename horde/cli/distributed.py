@@ -23,7 +23,6 @@ and ``DIR/master.key``.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import signal
@@ -35,9 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from horde.cli.config import Config
-from horde.cli.headless import build_events, drive, live_view, make_console, run_options
+from horde.cli.headless import (
+    build_events,
+    drive,
+    fire_init,
+    live_view,
+    make_console,
+    run_options,
+)
 from horde.cli.loader import default_script, load_scripts
-from horde.errors import HordeError, ScriptError, UsageError
+from horde.cli.process import new_loop
 from horde.events import Events
 from horde.net import CurveKeys, MasterChannel
 from horde.report.console import ConsoleReporter
@@ -60,31 +66,32 @@ def process_count(value: int | str) -> int:
     return os.cpu_count() or 1 if value == "auto" else int(value)
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every POSIX platform
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
-
-
 def run_distributed(config: Config) -> int:
+    """The role `config` asks for; horde's errors propagate to `horde.cli.main.run`."""
     raise_open_files_limit()
-    try:
-        with asyncio.Runner(loop_factory=_new_loop) as runner:
-            if config.worker:
-                if config.processes is not None:
-                    return _run_worker_children(config, process_count(config.processes))
-                return runner.run(run_worker(config))
-            local = process_count(config.processes) if config.processes is not None else 0
-            return runner.run(run_master(config, local))
-    except ScriptError as exc:
-        print(f"horde: broken test script: {exc}", file=sys.stderr)
-        return 2
-    except HordeError as exc:
-        print(f"horde: {exc}", file=sys.stderr)
-        return 2
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        if config.worker:
+            _note_ignored_options(config)
+            if config.processes is not None:
+                return _run_worker_children(config, process_count(config.processes))
+            return runner.run(run_worker(config))
+        local = process_count(config.processes) if config.processes is not None else 0
+        return runner.run(run_master(config, local))
+
+
+# Options only a master (or a local run) uses: a worker gets them from its master.
+_MASTER_DECIDES = ("users", "spawn_rate", "run_time", "host", "headless", "tags",
+                   "exclude_tags", "stop_timeout", "request_timeout", "csv", "json", "html",
+                   "only_summary", "expect_workers", "expect_workers_max_wait")
+
+
+def _note_ignored_options(config: Config) -> None:
+    defaults = Config()
+    given = [f"--{key.replace('_', '-')}" for key in _MASTER_DECIDES
+             if getattr(config, key) != getattr(defaults, key)]
+    if given:
+        print(f"horde: note: a worker ignores {', '.join(given)}: its master decides "
+              "those", file=sys.stderr)
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -130,17 +137,16 @@ async def run_master(config: Config, local_workers: int) -> int:
         on_second = live_view(config, reporter, lambda: runner)
         runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
                               bundle, on_second=on_second)
-        try:
-            events.init.fire(environment=runner)
-        except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
-            raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+        fire_init(events, runner)
         runner.serve()
         log.info("master listening on %s", channel.endpoint)
         children = _start_children(config, local_workers, channel.port) if local_workers else []
         expect = local_workers or config.expect_workers
         try:
             if not config.headless:
-                return await _with_web(runner, config)
+                from horde.cli.web_run import run_with_web  # aiohttp: only when serving
+
+                return await run_with_web(runner, config)
             return await drive(runner, config, console, reporter, runner.force_stop,
                                prepare=lambda: _wait_for_workers(runner, config, expect, console))
         finally:
@@ -168,16 +174,6 @@ async def _wait_for_workers(runner: MasterRunner, config: Config, n: int, consol
                       style="red", markup=False)
         return False
     return True
-
-
-async def _with_web(runner: MasterRunner, config: Config) -> int:
-    try:
-        web_run = importlib.import_module("horde.cli.web_run")
-    except ImportError:
-        raise UsageError("the web UI for a master is not available in this version yet; "
-                         "run the master with --headless") from None
-    code: int = await web_run.run_with_web(runner, config)
-    return code
 
 
 # --- local worker processes ---------------------------------------------------------------
@@ -265,10 +261,7 @@ async def run_worker(config: Config) -> int:
                             reconnect_timeout=config.reconnect_timeout, own_files_sha=own_sha)
     runtime = WorkerRuntime(options, _load, scripts)
     if scripts is not None:
-        try:
-            scripts[1].init.fire(environment=runtime)
-        except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
-            raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+        fire_init(scripts[1], runtime)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runtime.leave)

@@ -6,8 +6,6 @@ horde.cli.distributed, so both print and exit the same way.
 
 from __future__ import annotations
 
-import asyncio
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,6 +15,7 @@ from rich.console import Console
 
 from horde.cli.config import Config
 from horde.cli.loader import LoadedScripts
+from horde.cli.process import TwoStageSignals
 from horde.errors import UsageError
 from horde.events import Events
 from horde.report.console import ConsoleReporter
@@ -30,7 +29,7 @@ from horde.runtime.local import LocalRunner, RunOptions
 from horde.stats import StatsSnapshot
 
 __all__ = ["run_headless", "exit_code_for", "build_events", "run_options", "drive",
-           "live_view", "make_console", "write_result_files"]
+           "live_view", "make_console", "write_result_files", "fire_init"]
 
 LIVE_EVERY_S = 2
 
@@ -60,26 +59,19 @@ def exit_code_for(snapshot: StatsSnapshot, config: Config) -> int:
 def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
                        console: Console) -> bool:
     """Write --json, --csv and --html; say so and return False if one could not be written."""
+    wanted: list[tuple[str | None, str, Callable[[str], None]]] = [
+        (config.json, "the JSON result to {}", lambda p: write_json(Path(p), snapshot, info)),
+        (config.csv, "the CSV files {}_*.csv", lambda p: write_csv(p, snapshot)),
+        (config.html, "the HTML report to {}", lambda p: write_html(Path(p), snapshot, info)),
+    ]
     ok = True
-    if config.json is not None:
+    for target, what, write in wanted:
+        if target is None:
+            continue
         try:
-            write_json(Path(config.json), snapshot, info)
+            write(target)
         except (OSError, UsageError) as exc:
-            console.print(f"horde: could not write the JSON result to {config.json}: {exc}",
-                          style="red", markup=False)
-            ok = False
-    if config.csv is not None:
-        try:
-            write_csv(config.csv, snapshot)
-        except (OSError, UsageError) as exc:
-            console.print(f"horde: could not write the CSV files {config.csv}_*.csv: {exc}",
-                          style="red", markup=False)
-            ok = False
-    if config.html is not None:
-        try:
-            write_html(Path(config.html), snapshot, info)
-        except (OSError, UsageError) as exc:
-            console.print(f"horde: could not write the HTML report to {config.html}: {exc}",
+            console.print(f"horde: could not write {what.format(target)}: {exc}",
                           style="red", markup=False)
             ok = False
     return ok
@@ -114,35 +106,25 @@ async def drive(controller: Controller, config: Config, console: Console,
     `prepare` (a master waiting for its workers) runs first, under the same
     signal handling; False from it ends the run with exit code 2.
     """
-    loop = asyncio.get_running_loop()
-    signals_seen = 0
-
-    def on_signal() -> None:
-        nonlocal signals_seen
-        signals_seen += 1
-        if signals_seen == 1:
-            console.print("horde: stopping; waiting for requests in flight "
-                          "(press Ctrl-C again to stop at once)")
-            controller.request_stop()
-        else:
-            force_stop()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, on_signal)
-    try:
+    with TwoStageSignals(console, "stopping", controller.request_stop, force_stop) as signals:
         if prepare is not None and not await prepare():
             return 2
-        if signals_seen == 0:
+        if signals.seen == 0:
             await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
             await controller.wait_stopped()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
     snapshot, info = controller.snapshot(), controller.info()
     reporter.summary(snapshot, info)
     if not write_result_files(config, snapshot, info, console):
         return 2
     return exit_code_for(snapshot, config)
+
+
+def fire_init(events: Events, environment: object) -> None:
+    """The scripts' `init` listeners; one that raises is a broken script (exit 2)."""
+    try:
+        events.init.fire(environment=environment)
+    except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
+        raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
 
 
 async def run_headless(config: Config, scripts: LoadedScripts) -> int:
@@ -152,8 +134,5 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     runner: LocalRunner | None = None
     on_second = live_view(config, reporter, lambda: runner)
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
-    try:
-        events.init.fire(environment=runner)
-    except Exception as exc:  # noqa: BLE001 - a broken init listener is a broken script
-        raise UsageError(f"an init event listener raised {type(exc).__name__}: {exc}") from exc
+    fire_init(events, runner)
     return await drive(runner, config, console, reporter, runner.force_stop)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from horde.cli.config import Config, load_config
 from horde.cli.loader import LoadedScripts, default_script, load_scripts
+from horde.cli.process import new_loop
 from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, has_tasks
@@ -28,6 +29,11 @@ def _setup_logging(level: str) -> None:
 
 
 def check_runnable(config: Config, scripts: LoadedScripts) -> None:
+    """Refuse, before anything starts, a run that could only do nothing."""
+    if config.headless and config.users == 0:
+        # A headless test starts at once with -u users: 0 would idle until -t or Ctrl-C
+        # and exit 0 as if the target had passed. The web UI may start from 0.
+        raise UsageError("-u/--users is 0: a headless test needs at least one user")
     tags = frozenset(config.tags) if config.tags is not None else None
     exclude = frozenset(config.exclude_tags) if config.exclude_tags is not None else None
     runnable = [c for c in scripts.user_classes if has_tasks(c, tags, exclude)]
@@ -40,15 +46,6 @@ def check_runnable(config: Config, scripts: LoadedScripts) -> None:
     if missing_host:
         raise UsageError(f"no host for {', '.join(missing_host)}: pass -H http://HOST:PORT "
                          "or set `host = ...` on the class")
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on every POSIX platform
-        return asyncio.new_event_loop()
-    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
-    return loop
 
 
 def run(argv: Sequence[str]) -> int:
@@ -76,7 +73,7 @@ def run(argv: Sequence[str]) -> int:
             from horde.cli.web_run import run_local_with_web
 
             main_coro = run_local_with_web(config, scripts)
-        with asyncio.Runner(loop_factory=_new_loop) as runner:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
             return runner.run(main_coro)
     except ScriptError as exc:
         print(f"horde: broken test script: {exc}", file=sys.stderr)

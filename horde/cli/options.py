@@ -13,6 +13,7 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from horde._version import __version__
 from horde.errors import UsageError
@@ -47,6 +48,39 @@ def _duration(text: Any) -> float:
             raise UsageError(f"expected a duration of zero or more, got {text!r}")
         return float(text)
     return parse_duration(str(text))
+
+
+def _run_time(text: Any) -> float:
+    value = _duration(text)
+    if value <= 0:
+        raise UsageError(f"expected a run time above zero, got {text!r} "
+                         "(leave -t out to run until Ctrl-C)")
+    return value
+
+
+def _host_url(text: Any) -> str:
+    """A base URL with an http(s) scheme and a host; a path prefix is kept.
+
+    Without a scheme (``127.0.0.1:8080``) it is an error rather than a guess:
+    http or https is the user's call, and urlsplit would read ``localhost:8080``
+    as the scheme "localhost" and fail much later, request by request.
+    """
+    url = _str(text).strip()
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise UsageError(f"{url!r} has no scheme; write http://{url} (or https://{url})")
+    if scheme.lower() not in ("http", "https"):
+        raise UsageError(f"{url!r}: horde speaks http:// and https:// only, not {scheme}://")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as exc:
+        raise UsageError(f"{url!r} is not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise UsageError(f"{url!r} names no host; e.g. http://127.0.0.1:8080")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{url!r}: a base URL takes no ?query or #fragment")
+    return url
 
 
 def _bool(text: Any) -> bool:
@@ -131,13 +165,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("hordefile", ("-f", "--hordefile", "--locustfile"), _str, None,
            "test script (.py) or directory of scripts; default hordefile.py, else locustfile.py",
            "PATH"),
-    Option("host", ("-H", "--host"), _str, None,
-           "base URL of the target, e.g. http://127.0.0.1:8080 (overrides the classes' host)",
+    Option("host", ("-H", "--host"), _host_url, None,
+           "base URL of the target, e.g. http://127.0.0.1:8080 or http://HOST/api (a path "
+           "prefix is put before every relative URL); overrides the classes' host",
            "URL"),
     Option("users", ("-u", "--users"), _positive_int, 1, "peak number of concurrent users", "N"),
     Option("spawn_rate", ("-r", "--spawn-rate"), _positive_float, 1.0,
            "users started (or stopped) per second", "RATE"),
-    Option("run_time", ("-t", "--run-time"), _duration, None,
+    Option("run_time", ("-t", "--run-time"), _run_time, None,
            "stop after this long, e.g. 30s, 5m, 1h30m (default: until Ctrl-C)", "TIME"),
     Option("headless", ("--headless",), _bool, False,
            "start at once without the web UI and print statistics to the terminal",

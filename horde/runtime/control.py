@@ -1,7 +1,9 @@
 """What a view (the web UI, its JSON API) may ask of a run.
 
-`LocalRunner` implements it for a local run; the master implements it for a
-fleet. The web layer talks to this Protocol only, never to a role class.
+`LocalRunner` implements it for a local run; `MasterRunner` for a fleet
+(tests/runtime/test_control.py checks both with mypy). The web layer talks to
+this Protocol only, never to a role class; the command line also needs
+`force_stop` (`StoppableController`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.health import HealthSample
 from horde.stats import StatsSnapshot
 
-__all__ = ["Controller"]
+__all__ = ["Controller", "StoppableController"]
 
 
 class Controller(Protocol):
@@ -49,3 +51,10 @@ class Controller(Protocol):
 
     def workers(self) -> list[WorkerSummary]:
         """The fleet; empty for a local run."""
+
+
+class StoppableController(Controller, Protocol):
+    """What the command line needs beyond a view: the second Ctrl-C."""
+
+    def force_stop(self) -> None:
+        """Stop at once: requests in flight are abandoned (not counted)."""

@@ -33,6 +33,7 @@ class Population:
         self._classes = {cls.__name__: cls for cls in classes}
         self._slots: dict[str, list[UserSlot]] = {name: [] for name in self._classes}
         self._stopping: set[UserSlot] = set()
+        self._broken: set[str] = set()  # classes whose constructor raised: not retried
         self._shared = shared
         self._loop = loop
         self._ramp: asyncio.Task[None] | None = None
@@ -55,13 +56,21 @@ class Population:
     def replace_shared(self, shared: RunShared) -> None:
         """New users get this (e.g. a new host from the web UI); running ones keep theirs."""
         self._shared = shared
+        self._broken.clear()  # a new host may fix what failed
 
     # --- one user -----------------------------------------------------------
 
     def _start_one(self, name: str) -> None:
         cls = self._classes[name]
         slot = UserSlot(self._shared, self._loop, name)
-        user = cls(slot)
+        try:
+            user = cls(slot)
+        except Exception as exc:  # noqa: BLE001 - e.g. a class `host` that is no URL
+            # Recorded like a user that crashed: raising here would end the
+            # ramp task silently and leave a test of zero users that "passed".
+            slot.record_exception(f"{name} (user could not be created)", exc)
+            self._broken.add(name)  # tried once per test, not 20 times a second
+            return
         slot.task = self._loop.create_task(self._run(user, slot), name=f"user:{name}")
         self._slots[name].append(slot)
 
@@ -101,7 +110,7 @@ class Population:
         best: tuple[float, str, int] | None = None
         for name, target in targets.items():
             have = len(self._slots[name])
-            if have == target:
+            if have == target or (name in self._broken and target > have):
                 continue
             gap = abs(target - have) / max(target, have)
             if best is None or gap > best[0]:
