@@ -13,6 +13,11 @@ ends, with the outcome the script chose:
   horde's control-flow exceptions (StopUser, RescheduleTask,
   InterruptTaskSet) are not failures: the outcome is decided as above.
 
+Misuse is an error, not a silent loss: `success()`/`failure()` on a response
+whose `with` block was never entered, or after that block ended (the request
+is already recorded), raise RuntimeError. Within the block the last call wins
+(`failure(...)` then `success()` is a success), as in Locust.
+
 Invariant: a request is recorded exactly once, at the first exit of the block;
 a response obtained but never used in a `with` block is not recorded.
 """
@@ -46,7 +51,7 @@ class ResponseContextManager(Response):
     """A Response whose recording waits for the end of a `with` block."""
 
     __slots__ = ("_record", "_rec_method", "_rec_name", "_rec_latency", "_rec_size",
-                 "_rec_ttfb", "_outcome", "_reported")
+                 "_rec_ttfb", "_outcome", "_reported", "_entered")
 
     def _arm(
         self, record: RecordFn, method: str, name: str, latency_us: int, size: int, ttfb_us: int
@@ -59,14 +64,29 @@ class ResponseContextManager(Response):
         self._rec_ttfb = ttfb_us
         self._outcome: object = _UNDECIDED
         self._reported = False
+        self._entered = False
 
     def success(self) -> None:
-        """Count this request as a success."""
-        self._outcome = None
+        """Count this request as a success (inside its `with` block; the last call wins)."""
+        self._decide(None)
 
     def failure(self, reason: object) -> None:
         """Count this request as a failure with `reason` (text or exception) as its error."""
-        self._outcome = _error_text(reason)
+        self._decide(_error_text(reason))
+
+    def _decide(self, outcome: str | None) -> None:
+        if self._reported:
+            raise RuntimeError(
+                "success()/failure() after the `with` block ended: the request is already "
+                "recorded; call them inside the block"
+            )
+        if not self._entered:
+            raise RuntimeError(
+                "success()/failure() need the response to be used as a context manager: "
+                "`with self.client.get(..., catch_response=True) as r:` (or `async with`); "
+                "the request is recorded when that block ends"
+            )
+        self._outcome = outcome
 
     def _natural_error(self) -> str | None:
         if self.error is not None:
@@ -95,6 +115,7 @@ class ResponseContextManager(Response):
         )
 
     def __enter__(self) -> ResponseContextManager:
+        self._entered = True
         return self
 
     def __exit__(
@@ -106,6 +127,7 @@ class ResponseContextManager(Response):
         self._report(exc)  # never swallow: the script sees its own exception
 
     async def __aenter__(self) -> ResponseContextManager:
+        self._entered = True
         return self
 
     async def __aexit__(
@@ -133,6 +155,7 @@ class PendingCatch:
         response = await self._coro
         assert isinstance(response, ResponseContextManager)
         self._response = response
+        response._entered = True
         return response
 
     async def __aexit__(

@@ -13,7 +13,12 @@ Invariants:
 * a cookie without a Domain attribute is host-only (sent to exactly that host);
   a Domain attribute that the setting host does not domain-match is ignored
   (the cookie is rejected), as is one set on an IP address for another host;
-* expiry is wall-clock time (`time.time()`), as cookie dates are.
+* expiry is wall-clock time (`time.time()`), as cookie dates are;
+* `line()` caches the ready-made "Cookie: ...\r\n" bytes per (host, target,
+  secure); the cache is emptied by every change to the jar and is trusted only
+  until the earliest stored expiry (`_next_expiry`), so a cached line never
+  carries a cookie that was replaced, deleted or has expired. That cache is
+  what lets a logged-in user stay on the client's fast path.
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ import time
 from collections.abc import Iterator, Mapping
 from email.utils import parsedate_to_datetime
 
+from .request import header_block
+
 __all__ = ["Cookie", "CookieJar", "parse_set_cookie"]
+
+_NEVER = float("inf")
+_LINE_CACHE_SIZE = 256
 
 
 class Cookie:
@@ -121,10 +131,17 @@ def _expiry(attributes: dict[str, str], now: float) -> float | None:
 class CookieJar(Mapping[str, str]):
     """The cookies of one session. Reads like a dict of name -> value."""
 
-    __slots__ = ("_cookies",)
+    __slots__ = ("_cookies", "_lines", "_next_expiry")
 
     def __init__(self) -> None:
         self._cookies: dict[tuple[str, str, str], Cookie] = {}
+        self._lines: dict[tuple[str, str, bool], bytes] = {}
+        self._next_expiry = _NEVER  # earliest `expires` among stored cookies
+
+    def _changed(self) -> None:
+        self._lines.clear()
+        expiries = [c.expires for c in self._cookies.values() if c.expires is not None]
+        self._next_expiry = min(expiries) if expiries else _NEVER
 
     # --- filled from responses -------------------------------------------------
 
@@ -158,6 +175,8 @@ class CookieJar(Mapping[str, str]):
                 name, value, domain, host_only, path, expires, "secure" in attrs
             )
             found[name] = value
+        if found:
+            self._changed()
         return found
 
     def set(self, name: str, value: str, domain: str = "", path: str = "/") -> None:
@@ -165,9 +184,38 @@ class CookieJar(Mapping[str, str]):
         self._cookies[(domain.lower(), path, name)] = Cookie(
             name, value, domain.lower(), False, path
         )
+        self._changed()
 
     def clear(self) -> None:
         self._cookies.clear()
+        self._changed()
+
+    def line(self, host: str, target: str, secure: bool) -> bytes:
+        """The "Cookie: ...\r\n" header line for a request (b"" if none), cached.
+
+        `target` is the request target; its query string is ignored for matching.
+        """
+        key = (host, target, secure)
+        hit = self._lines.get(key)
+        if hit is not None and (self._next_expiry is _NEVER or time.time() < self._next_expiry):
+            return hit
+        if hit is not None:
+            self._purge_expired()
+        value = self.header(host, target.partition("?")[0], secure)
+        built = header_block((("Cookie", value),)) if value is not None else b""
+        lines = self._lines
+        if len(lines) >= _LINE_CACHE_SIZE:
+            lines.clear()  # unbounded target variety: keep memory flat
+        lines[key] = built
+        return built
+
+    def _purge_expired(self) -> None:
+        now = time.time()
+        expired = [k for k, c in self._cookies.items()
+                   if c.expires is not None and c.expires <= now]
+        for k in expired:
+            del self._cookies[k]
+        self._changed()
 
     # --- read for requests ---------------------------------------------------
 

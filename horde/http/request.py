@@ -122,8 +122,10 @@ def add_params(target: str, params: Any) -> str:
     if not query:
         return target
     target = target.partition("#")[0]  # fragments are never sent
-    sep = "&" if "?" in target else "?"
-    return f"{target}{sep}{query}"
+    if "?" not in target:
+        return f"{target}?{query}"
+    # "/q?" (an empty query) takes the parameters as they are, without "&".
+    return f"{target}{query}" if target.endswith(("?", "&")) else f"{target}&{query}"
 
 
 def _pairs(fields: Any) -> list[tuple[Any, Any]]:
@@ -159,13 +161,42 @@ def encode_body(
             return data.encode("utf-8"), None
         if hasattr(data, "read"):
             raw = data.read()
-            return (raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)), None
-        return urlencode(_pairs(data), doseq=True).encode("ascii"), (
+            if isinstance(raw, str):
+                return raw.encode("utf-8"), None
+            if isinstance(raw, bytes | bytearray | memoryview):
+                return bytes(raw), None
+            raise TypeError(f"data=: read() of the file object returned {type(raw).__name__}, "
+                            "not bytes or str")
+        return urlencode(_form_pairs(data), doseq=True).encode("ascii"), (
             "application/x-www-form-urlencoded"
         )
     if json is not None:
-        return jsonlib.dumps(json).encode("utf-8"), "application/json"
+        try:
+            text = jsonlib.dumps(json)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"json=: {exc}") from None
+        return text.encode("utf-8"), "application/json"
     return None, None
+
+
+def _form_pairs(data: Any) -> list[tuple[Any, Any]]:
+    """Form fields of a dict or a list/tuple of (key, value) pairs; TypeError for the rest.
+
+    Anything else (a generator, a list of bytes chunks, a number) is refused
+    rather than guessed at: urlencode would silently turn a list of bytes into
+    nonsense fields, and a streamed body is not supported (bodies are sent in
+    one write, with a Content-Length).
+    """
+    if isinstance(data, Mapping):
+        return _pairs(data)
+    if isinstance(data, list | tuple) and all(
+        isinstance(item, tuple | list) and len(item) == 2 for item in data
+    ):
+        return _pairs(data)
+    raise TypeError(
+        "data= must be bytes, str, a dict, a list of (key, value) pairs or a file object, "
+        f"not {type(data).__name__}"
+    )
 
 
 def _quote_param(value: str) -> str:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from asyncio import _get_running_loop
 from collections.abc import Mapping
 from time import perf_counter_ns
 from typing import Any
@@ -58,6 +59,8 @@ __all__ = ["HttpSession"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _URL_CACHE_SIZE = 256
+# Headers a redirect to another origin never carries over from the script.
+_FIRST_ORIGIN_ONLY = frozenset({"authorization", "proxy-authorization", "cookie", "host"})
 
 
 class _Hop:
@@ -163,6 +166,8 @@ class HttpSession:
         )
         if in_sync_context():
             return await_(coro)
+        if _get_running_loop() is None:
+            _no_loop(coro)
         if catch_response:
             return PendingCatch(coro)
         return coro
@@ -176,6 +181,8 @@ class HttpSession:
             coro = self._simple("GET", url, kwargs.get("name"))
             if in_sync_context():
                 return await_(coro)
+            if _get_running_loop() is None:
+                _no_loop(coro)
             return coro
         return self.request("GET", url, **kwargs)
 
@@ -246,11 +253,13 @@ class HttpSession:
             auth = self.auth
         jar = self.cookies
         if (headers is None and content_type is None and auth is None and not cookies
-                and not jar and not self.headers):
-            # The common case: the origin's prebuilt header block as is.
+                and not self.headers):
+            # The common case: the origin's prebuilt header block as is (plus
+            # the jar's cached Cookie line, if any).
+            fixed = origin.fixed + jar.line(origin.host, target, origin.tls) if jar \
+                else origin.fixed
             hop = await self._exchange(
-                origin, build_request(method, target, origin.fixed, body), method == "HEAD",
-                timeout,
+                origin, build_request(method, target, fixed, body), method == "HEAD", timeout,
             )
             sent_headers = None
         else:
@@ -299,7 +308,9 @@ class HttpSession:
         content_type: str | None,
         auth: tuple[str, str] | None,
         cookies: Mapping[str, str] | None,
+        crossed: bool = False,
     ) -> list[tuple[str, str]]:
+        """The header list of one request; `crossed`: a redirect left the first origin."""
         base: list[tuple[str, str]] = [("Host", origin.host_header), *DEFAULT_HEADERS]
         if content_type is not None:
             base.append(("Content-Type", content_type))
@@ -312,6 +323,12 @@ class HttpSession:
             base = merge_headers(base, self.headers)
         if headers is not None:
             base = merge_headers(base, headers)
+        if crossed:
+            # The script's headers were written for the first origin.
+            base = [(k, v) for k, v in base if k.lower() not in _FIRST_ORIGIN_ONLY]
+            base.insert(0, ("Host", origin.host_header))
+            if cookie is not None:
+                base.append(("Cookie", cookie))
         return base
 
     async def _simple(self, method: str, url: str, name: str | None) -> Response:
@@ -321,13 +338,19 @@ class HttpSession:
         a failure, a redirect, Set-Cookie) falls back to the general code.
         """
         hit = self._urls.get(url)
-        if hit is None or self.cookies or self.headers or self.auth is not None:
+        if hit is None or self.headers or self.auth is not None:
             return await self._request(method, url, name, None, None, None, None, None, None,
                                        None, True, None, False)
         origin, target, default_name = hit
         if name is None:
             name = default_name
-        data = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + origin.fixed + b"\r\n"
+        jar = self.cookies
+        if jar:
+            # A logged-in user: the jar's cached Cookie line keeps it on this path.
+            data = b"".join((f"{method} {target} HTTP/1.1\r\n".encode("latin-1"), origin.fixed,
+                             jar.line(origin.host, target, origin.tls), b"\r\n"))
+        else:
+            data = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + origin.fixed + b"\r\n"
         head = method == "HEAD"
         pool = self._pool
         conn = pool.take(origin.key)
@@ -376,7 +399,8 @@ class HttpSession:
         reused = conn is not None
         for _attempt in (0, 1):
             if conn is None:
-                conn_or_hop = await self._connect(origin)
+                # A per-request timeout shorter than the connect timeout bounds the connect too.
+                conn_or_hop = await self._connect(origin, min(timeout, self.connect_timeout))
                 if isinstance(conn_or_hop, _Hop):
                     return conn_or_hop
                 conn = conn_or_hop
@@ -402,14 +426,14 @@ class HttpSession:
             reused = False
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _connect(self, origin: Origin) -> Connection | _Hop:
+    async def _connect(self, origin: Origin, connect_timeout: float) -> Connection | _Hop:
         loop = asyncio.get_running_loop()
         context = None
         if origin.tls:
             context = self._ssl_context or client_context(self.insecure)
         t0 = perf_counter_ns()
         try:
-            return await open_connection(loop, origin, self.connect_timeout, context)
+            return await open_connection(loop, origin, connect_timeout, context)
         except RequestError as exc:
             hop = _Hop(None, exc, t0)
             hop.t_done = perf_counter_ns()
@@ -433,6 +457,8 @@ class HttpSession:
         """Follow redirects from `first`; one record for the whole chain."""
         history: list[Response] = []
         hop = first
+        first_origin = origin
+        crossed = False
         url = origin.url_prefix + target
         current_method = method
         sent_headers: list[tuple[str, str]] | None = None
@@ -466,10 +492,17 @@ class HttpSession:
                         [(k, v) for k, v in _items(headers) if v is not None],
                         {"Content-Type": None},
                     )
-            if new_origin is not origin:
-                auth = None  # never send credentials to another origin
+            if new_origin is not first_origin:
+                # Never send credentials to another origin: no basic auth, no
+                # Authorization/Cookie/Host header the script wrote for the
+                # first one, no per-request cookies; the jar still sends the
+                # cookies it holds for the new host.
+                crossed = True
+                auth = None
+                cookies = None
             origin, url = new_origin, next_url
-            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies)
+            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies,
+                                             crossed)
             hop = await self._exchange(
                 origin, build_request(current_method, target, header_block(sent_headers), body),
                 current_method == "HEAD", timeout,
@@ -538,6 +571,14 @@ class HttpSession:
     ) -> Response:
         hop = _Hop(None, RequestError(f"InvalidURL: {exc}"))
         return self._finish(method, name or url, url, hop, hop, catch, None, None, [])
+
+
+def _no_loop(coro: Any) -> None:
+    coro.close()  # never started: no "never awaited" warning on top of this error
+    raise RuntimeError(
+        "an HttpSession request was made with no running event loop (from another thread, "
+        "or outside the user's tasks); call it from a task of the user that owns the client"
+    )
 
 
 def _items(headers: HeadersArg) -> list[tuple[str, str | None]]:

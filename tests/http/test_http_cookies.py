@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from horde.http import cookies as cookies_module
 from horde.http.cookies import CookieJar
 
 
@@ -46,3 +49,50 @@ def test_default_path_is_request_directory() -> None:
     jar.extract([b"x=1"], "h", "/dir/page")
     assert jar.header("h", "/dir/other", False) == "x=1"
     assert jar.header("h", "/", False) is None
+
+
+# --- the cached Cookie line (what keeps a logged-in user on the fast path) -----
+
+
+def test_cached_line_follows_every_change() -> None:
+    jar = CookieJar()
+    assert jar.line("h", "/", False) == b""
+    jar.extract([b"sid=1"], "h", "/login")
+    assert jar.line("h", "/x?q=1", False) == b"Cookie: sid=1\r\n"
+    jar.extract([b"sid=2"], "h", "/login")  # replaced
+    assert jar.line("h", "/x?q=1", False) == b"Cookie: sid=2\r\n"
+    jar.set("extra", "e")
+    assert jar.line("h", "/x?q=1", False) == b"Cookie: sid=2; extra=e\r\n"
+    jar.extract([b"sid=; Max-Age=0"], "h", "/login")  # deleted
+    assert jar.line("h", "/x?q=1", False) == b"Cookie: extra=e\r\n"
+    jar.clear()
+    assert jar.line("h", "/x?q=1", False) == b""
+
+
+def test_cached_line_scoped_by_host_path_and_scheme() -> None:
+    jar = CookieJar()
+    jar.extract([b"a=1; Path=/a", b"s=1; Secure"], "h", "/")
+    assert jar.line("h", "/a/b?x", False) == b"Cookie: a=1\r\n"
+    assert jar.line("h", "/b", False) == b""
+    assert jar.line("h", "/b", True) == b"Cookie: s=1\r\n"
+    assert jar.line("other", "/a/b", True) == b""
+
+
+def test_cached_line_drops_a_cookie_once_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(cookies_module.time, "time", lambda: now[0])
+    jar = CookieJar()
+    jar.extract([b"short=1; Max-Age=10", b"long=2"], "h", "/")
+    assert jar.line("h", "/", False) == b"Cookie: short=1; long=2\r\n"
+    now[0] += 9
+    assert jar.line("h", "/", False) == b"Cookie: short=1; long=2\r\n"
+    now[0] += 2  # past Max-Age: the cached line must not be trusted any more
+    assert jar.line("h", "/", False) == b"Cookie: long=2\r\n"
+    assert dict(jar) == {"long": "2"}
+
+
+def test_cookie_values_cannot_split_the_request() -> None:
+    jar = CookieJar()
+    jar.set("bad", "x\r\nInjected: 1")
+    with pytest.raises(ValueError, match="CR or LF"):
+        jar.line("h", "/", False)
