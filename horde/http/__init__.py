@@ -5,7 +5,7 @@ Layers, one per module (imports point down):
 * `request`, `response`, `origin`, `cookies` — sans-IO: bytes in, bytes/state out;
 * `connection` — one asyncio.Protocol connection; `tls` — ssl contexts;
 * `pool` — per-user keep-alive reuse;
-* `models`, `catch` — what scripts get back;
+* `models`, `catch` — what scripts get back; `hop` — one exchange to a Response and a record;
 * `session` — `HttpSession`, the user-facing client (docs/http-client.md).
 """
 
