@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from horde.report.model import WorkerSummary
-from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS
+from horde.report.model import GeneratorHealth, WorkerSummary
+from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthSample
 from horde.stats import Histogram
 
 __all__ = ["Fleet", "WorkerRecord", "MISSING_AFTER_S", "SATURATED_FOR_S"]
@@ -186,6 +186,27 @@ class Fleet:
     def close_second(self) -> None:
         for w in self._workers.values():
             w.close_second()
+
+    def class_users(self, names: list[str]) -> dict[str, int]:
+        """Users running now per class, over the active workers (every name present)."""
+        out = dict.fromkeys(names, 0)
+        for w in self.active():
+            for name, n in w.class_users.items():
+                out[name] = out.get(name, 0) + n
+        return out
+
+    def current_health(self) -> HealthSample:
+        """The worst active worker's last heartbeat."""
+        active = self.active()
+        return HealthSample(max((w.cpu_percent for w in active), default=0.0),
+                            max((w.loop_lag_p99_ms for w in active), default=0.0))
+
+    def run_health(self) -> GeneratorHealth:
+        """The worst figures any worker had during the master's life."""
+        workers = self.all()
+        return GeneratorHealth(
+            cpu_percent_max=max((w.cpu_percent_max for w in workers), default=0.0),
+            loop_lag_p99_ms=max((w.loop_lag_p99_ms for w in workers), default=0.0))
 
     def summaries(self, now: float) -> list[WorkerSummary]:
         return [w.summary(now) for w in sorted(self._workers.values(), key=lambda w: w.joined_at)]

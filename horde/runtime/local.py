@@ -9,8 +9,8 @@
   run, or to `on_delta` (a worker sends it to the master) when given;
 * the `HealthMonitor`.
 
-Test time: second `k` of a test is [start + k, start + k + 1) on this loop's
-monotonic clock; a worker's deltas are re-keyed by the master's clock instead.
+Test time is the `TestClock`'s (horde.runtime.testclock); a worker's deltas
+are re-keyed by the master's clock instead.
 
 The runner never prints: views (console, web, reports) read `snapshot()`,
 `info()` and the per-second `on_second` callback.
@@ -27,12 +27,13 @@ from typing import Literal
 
 from horde._version import __version__
 from horde.events import Events
-from horde.plan.split import class_counts
 from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
+from horde.runtime.dispatch import targets_for
 from horde.runtime.environment import RunShared
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.limits import OPEN_FILES_ADVICE
 from horde.runtime.population import Population
+from horde.runtime.testclock import TestClock
 from horde.stats import RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
 from horde.user import User
 
@@ -73,12 +74,8 @@ class LocalRunner:
         self.state: str = "ready"  # a RunState; str so it satisfies Controller
         self.target_users = 0
         self.spawn_rate = 1.0
-        self.started_at: datetime | None = None
-        self._start_time = 0.0
-        self._ended_at: float | None = None
+        self.clock = TestClock(self._loop)
         self._second = 0
-        self._ticker: asyncio.Task[None] | None = None
-        self._run_timer: asyncio.TimerHandle | None = None
         self._stopped = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
         self._warned_emfile = False
@@ -119,7 +116,7 @@ class LocalRunner:
     # --- control ------------------------------------------------------------
 
     def targets_for(self, users: int) -> dict[str, int]:
-        return class_counts([(c.__name__, c.weight, c.fixed_count) for c in self.classes], users)
+        return targets_for(self.classes, users)
 
     async def start(self, users: int, spawn_rate: float, host: str | None = None,
                     run_time: float | None = None,
@@ -146,15 +143,10 @@ class LocalRunner:
         if self.state == "stopped":
             self.reset_stats()  # a new test starts from zero, as in the UI's "new test"
         self._stop_task = None
-        self.started_at = datetime.now(UTC)
-        self._start_time = self._loop.time()
-        self._ended_at = None
         self._second = 0
         self._stopped.clear()
         self.health.start()
-        self._ticker = self._loop.create_task(self._tick_loop(), name="tick")
-        if run_time is not None:
-            self._run_timer = self._loop.call_later(run_time, self.request_stop)
+        self.clock.begin(self._tick, run_time, self.request_stop)
         if targets is not None:
             self.set_targets(targets, spawn_rate)
         else:
@@ -191,13 +183,10 @@ class LocalRunner:
             self._stopped.set()
             return
         self.state = "stopping"
-        if self._run_timer is not None:
-            self._run_timer.cancel()
+        self.clock.cancel_run_timer()
         stop_timeout = self.options.stop_timeout if grace is None else grace
         await self.population.stop_all(stop_timeout, self.options.request_timeout)
-        self._ended_at = self._loop.time()  # a stopped test's duration and rates stay put
-        if self._ticker is not None:
-            self._ticker.cancel()
+        self.clock.end()  # a stopped test's duration and rates stay put
         self._tick()  # the last partial second, so nothing recorded is left behind
         self.health.stop()
         try:
@@ -219,13 +208,6 @@ class LocalRunner:
         self.aggregate.reset()
 
     # --- the clock ----------------------------------------------------------
-
-    async def _tick_loop(self) -> None:
-        next_at = self._start_time + 1.0
-        while True:
-            await asyncio.sleep(max(0.0, next_at - self._loop.time()))
-            next_at += 1.0
-            self._tick()
 
     def _tick(self) -> None:
         delta = self.stats.take_delta()
@@ -251,10 +233,11 @@ class LocalRunner:
 
     @property
     def elapsed(self) -> float:
-        if self.started_at is None:
-            return 0.0
-        end = self._loop.time() if self._ended_at is None else self._ended_at
-        return end - self._start_time
+        return self.clock.elapsed
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.clock.started_at
 
     def snapshot(self) -> StatsSnapshot:
         return self.aggregate.snapshot(self.elapsed)

@@ -5,14 +5,11 @@ so the web UI and the headless view drive it exactly like a local run.
 
 Invariants:
 
-* a worker takes part only after proving, by sha256, that it runs the
-  master's files (`Hello.files_sha` equal to the master's, or a `FilesAck`
-  equal to the shipped bundle), and only if it speaks the same protocol and
-  horde version; everything else is refused in words naming the cause;
-* the per-worker targets sent are absolute (`horde.plan.split_users` over the
+* a worker takes part only once `Admission` (horde.runtime.joining) has
+  made it ``ready``: same version, its files proven by sha256;
+* the per-worker targets sent are absolute (horde.runtime.dispatch, over the
   active workers in join order), and recomputed in full whenever a worker
-  joins, goes missing, comes back or leaves, or the user count changes; the
-  spawn rate is split so the fleet-wide rate holds;
+  joins, goes missing, comes back or leaves, or the user count changes;
 * every report of the current test is merged into `aggregate` at the
   master's own test second, never a worker's clock; the master's totals are
   the sum of what the workers reported;
@@ -36,15 +33,16 @@ from horde._version import __version__
 from horde.errors import HordeError, ProtocolError
 from horde.events import Events
 from horde.net import MasterChannel
-from horde.plan.split import class_counts, split_rate, split_users
-from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
+from horde.report.model import RunInfo, WorkerSummary
+from horde.runtime.dispatch import shares_for, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
+from horde.runtime.joining import Admission
 from horde.runtime.local import RunOptions
+from horde.runtime.testclock import TestClock
 from horde.stats import StatsAggregate, StatsSnapshot
 from horde.user import User
 from horde.wire import (
-    PROTOCOL_VERSION,
     FilesAck,
     FilesBundle,
     Goodbye,
@@ -52,17 +50,13 @@ from horde.wire import (
     MasterBound,
     MasterHeartbeat,
     Quit,
-    Refuse,
-    Start,
     StateChanged,
     StatsReport,
     Stop,
     Update,
-    Welcome,
     WorkerError,
     WorkerHeartbeat,
     delta_from_wire,
-    differing_files,
 )
 
 __all__ = ["MasterRunner", "OnSecond"]
@@ -91,22 +85,19 @@ class MasterRunner:
         self.events = events
         self.channel = channel
         self.bundle = bundle
-        self._files_sha = {f.path: f.sha256 for f in bundle.files}
         self.fleet = Fleet()
+        self._admission = Admission(channel, self.fleet, bundle, on_joined=self._joined,
+                                    on_rejoin=self._rejoined)
         self.aggregate = StatsAggregate()
         self.state: str = "ready"  # a RunState; str so it satisfies Controller
         self.target_users = 0
         self.spawn_rate = 1.0
         self.test_id: str | None = None
         self._last_test_id: str | None = None
-        self.started_at: datetime | None = None
-        self._start_time = 0.0
-        self._end_time: float | None = None
+        self.clock = TestClock(self._loop)
         self._second = 0
         self._on_second = on_second
         self._tasks: list[asyncio.Task[None]] = []
-        self._ticker: asyncio.Task[None] | None = None
-        self._run_timer: asyncio.TimerHandle | None = None
         self._stop_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._awaiting_stop: set[str] = set()
@@ -123,8 +114,7 @@ class MasterRunner:
     def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        if self._ticker is not None:
-            self._ticker.cancel()
+        self.clock.end()
 
     async def wait_for_workers(self, n: int, max_wait: float) -> bool:
         """Until `n` workers are ready (False if `max_wait` > 0 passed first)."""
@@ -162,14 +152,11 @@ class MasterRunner:
         except Exception as exc:  # noqa: BLE001 - reported with the results; the test goes on
             log.warning("a test_start listener raised %s: %s", type(exc).__name__, exc)
         self.test_id = self._last_test_id = uuid.uuid4().hex[:12]
-        self.started_at = datetime.now(UTC)
-        self._start_time, self._end_time, self._second = self._loop.time(), None, 0
+        self._second = 0
         self._stopped.clear()
         self._stop_task = None
         self.fleet.begin_test()
-        self._ticker = self._loop.create_task(self._tick_loop(), name="master-tick")
-        if run_time is not None:
-            self._run_timer = self._loop.call_later(run_time, self.request_stop)
+        self.clock.begin(self._tick, run_time, self.request_stop)
         self.update(users, spawn_rate)
 
     def update(self, users: int, spawn_rate: float) -> None:
@@ -193,8 +180,7 @@ class MasterRunner:
             self._stopped.set()
             return
         self.state = "stopping"
-        if self._run_timer is not None:
-            self._run_timer.cancel()
+        self.clock.cancel_run_timer()
         self.fleet.begin_stop()
         assert self.test_id is not None
         self._awaiting_stop = {w.id for w in self.fleet.active() if w.test_id == self.test_id}
@@ -208,9 +194,7 @@ class MasterRunner:
             except TimeoutError:
                 log.warning("workers %s did not confirm the stop in time",
                             ", ".join(sorted(self._awaiting_stop)))
-        if self._ticker is not None:
-            self._ticker.cancel()
-        self._end_time = self._loop.time()
+        self.clock.end()
         self.aggregate.close_second(self._second, 0)
         try:
             self.events.test_stop.fire(environment=self)
@@ -238,51 +222,40 @@ class MasterRunner:
 
     @property
     def elapsed(self) -> float:
-        if self.started_at is None:
-            return 0.0
-        return (self._end_time or self._loop.time()) - self._start_time
+        return self.clock.elapsed
+
+    @property
+    def started_at(self) -> datetime | None:
+        return self.clock.started_at
 
     @property
     def host(self) -> str | None:
         return self.options.host
 
     def info(self) -> RunInfo:
-        workers = self.fleet.all()
         return RunInfo(
             horde_version=__version__,
             started_at=(self.started_at or datetime.now(UTC)).isoformat(),
             duration_s=round(self.elapsed, 3),
             users=self.target_users,
             host=self.options.host or "",
-            generator=GeneratorHealth(
-                cpu_percent_max=max((w.cpu_percent_max for w in workers), default=0.0),
-                loop_lag_p99_ms=max((w.loop_lag_p99_ms for w in workers), default=0.0),
-            ),
+            generator=self.fleet.run_health(),
             workers=self.workers(),
         )
 
     def counts(self) -> Mapping[str, int]:
-        out = {c.__name__: 0 for c in self.classes}
-        for w in self.fleet.active():
-            for name, n in w.class_users.items():
-                out[name] = out.get(name, 0) + n
-        return out
+        return self.fleet.class_users([c.__name__ for c in self.classes])
 
     def current_health(self) -> HealthSample:
-        active = self.fleet.active()
-        return HealthSample(max((w.cpu_percent for w in active), default=0.0),
-                            max((w.loop_lag_p99_ms for w in active), default=0.0))
+        return self.fleet.current_health()
 
     def workers(self) -> list[WorkerSummary]:
         return self.fleet.summaries(self._loop.time())
 
     # --- dispatch --------------------------------------------------------------------------
 
-    def _specs(self) -> list[tuple[str, float, int]]:
-        return [(c.__name__, c.weight, c.fixed_count) for c in self.classes]
-
     def class_targets(self, users: int) -> dict[str, int]:
-        return class_counts(self._specs(), users)
+        return targets_for(self.classes, users)
 
     def _rebalance(self) -> None:
         if self.test_id is None or self.state not in ("spawning", "running"):
@@ -291,23 +264,15 @@ class MasterRunner:
         if not active:
             log.warning("no worker connected: the users wait for one to join")
             return
-        shares = split_users(self._specs(), self.target_users, [w.id for w in active])
-        rate = split_rate(self.spawn_rate, len(active))
+        shares, rate = shares_for(self.classes, self.target_users, self.spawn_rate,
+                                  [w.id for w in active])
         for w in active:
             share = shares[w.id]
             if w.test_id == self.test_id:
                 if share != w.assigned:
                     self.channel.send(w.id, Update(self.test_id, share, rate))
             else:
-                self.channel.send(w.id, Start(
-                    test_id=self.test_id, targets=share, spawn_rate=rate,
-                    host=self.options.host,
-                    tags=sorted(self.options.tags) if self.options.tags is not None else None,
-                    exclude_tags=(sorted(self.options.exclude_tags)
-                                  if self.options.exclude_tags is not None else None),
-                    options={"stop_timeout": self.options.stop_timeout,
-                             "request_timeout": self.options.request_timeout},
-                ))
+                self.channel.send(w.id, start_message(self.test_id, share, rate, self.options))
                 w.test_id, w.state = self.test_id, "running"
             w.assigned = share
         log.info("users per worker: %s",
@@ -315,19 +280,15 @@ class MasterRunner:
 
     # --- the clocks ------------------------------------------------------------------------
 
-    async def _tick_loop(self) -> None:
-        next_at = self._start_time + 1.0
-        while True:
-            await asyncio.sleep(max(0.0, next_at - self._loop.time()))
-            next_at += 1.0
-            users = sum(w.users for w in self.fleet.active())
-            self.aggregate.close_second(self._second, users)
-            self.fleet.close_second()
-            if self.state == "spawning" and self._ramp_done():
-                self.state = "running"
-            if self._on_second is not None:
-                self._on_second(self._second, self.current_health())
-            self._second += 1
+    def _tick(self) -> None:
+        users = sum(w.users for w in self.fleet.active())
+        self.aggregate.close_second(self._second, users)
+        self.fleet.close_second()
+        if self.state == "spawning" and self._ramp_done():
+            self.state = "running"
+        if self._on_second is not None:
+            self._on_second(self._second, self.current_health())
+        self._second += 1
 
     def _ramp_done(self) -> bool:
         active = self.fleet.active()
@@ -367,7 +328,7 @@ class MasterRunner:
     def _handle(self, wid: str, msg: MasterBound) -> None:
         now = self._loop.time()
         if isinstance(msg, Hello):
-            self._hello(wid, msg, now)
+            self._admission.hello(wid, msg, now)
             return
         record = self.fleet.seen(wid, now)
         if record is None or record.state in ("left", "lost"):
@@ -393,7 +354,7 @@ class MasterRunner:
             if msg.state == "stopped" and msg.test_id == self.test_id:
                 self._stopped_or_gone(wid)
         elif isinstance(msg, FilesAck):
-            self._files_ack(record, msg)
+            self._admission.files_ack(record, msg)
         elif isinstance(msg, WorkerError):
             log.warning("worker %s: %s", wid, msg.message)
             record.warn(msg.message)
@@ -402,59 +363,14 @@ class MasterRunner:
         elif isinstance(msg, Goodbye):
             self._leave(record, "left")
 
-    def _refuse(self, wid: str, reason: str) -> None:
-        log.warning("refused worker %s: %s", wid, reason)
-        self.channel.send(wid, Refuse(reason))
-
-    def _hello(self, wid: str, msg: Hello, now: float) -> None:
-        if msg.worker_id != wid:
-            self._refuse(wid, f"its Hello names worker {msg.worker_id!r} but it connected as "
-                              f"{wid!r}")
-            return
-        if msg.protocol != PROTOCOL_VERSION or msg.horde_version != __version__:
-            self._refuse(wid, f"version mismatch: the worker runs horde {msg.horde_version} "
-                              f"(protocol {msg.protocol}), the master horde {__version__} "
-                              f"(protocol {PROTOCOL_VERSION}); install the same version on both")
-            return
-        if msg.files_sha is not None:
-            differ = differing_files(self._files_sha, msg.files_sha)
-            if differ:
-                self._refuse(wid, "its own test files (-f) differ from the master's: "
-                                  + ", ".join(differ)
-                                  + "; start the worker without -f to run the master's files")
-                return
-        known = self.fleet.get(wid)
-        if known is not None and known.state in ("joining", "ready", "running") \
-                and (known.host, known.pid) != (msg.host, msg.pid):
-            self._refuse(wid, f"worker id {wid!r} is already in use by another worker")
-            return
-        was_in_test = known is not None and known.test_id is not None
-        self._stopped_or_gone(wid)  # a stop it had not confirmed is moot now
-        record = self.fleet.add(wid, msg.host, msg.pid, now)
-        self.channel.send(wid, Welcome(master_version=__version__))
-        if was_in_test:
-            self._rebalance()  # it rejoins afresh: the others take its users meanwhile
-        if msg.files_sha is not None:
-            self._files_ok(record)
-        else:
-            self.channel.send(wid, self.bundle)
-
-    def _files_ack(self, record: WorkerRecord, msg: FilesAck) -> None:
-        if record.state != "joining":
-            return
-        differ = differing_files(self._files_sha, msg.files_sha)
-        if differ:
-            self._refuse(record.id, "the files it installed differ from the master's: "
-                                    + ", ".join(differ))
-            record.state = "left"
-            return
-        self._files_ok(record)
-
-    def _files_ok(self, record: WorkerRecord) -> None:
-        record.state = "ready"
-        log.info("worker %s (%s, pid %d) joined", record.id, record.host, record.pid)
+    def _joined(self, record: WorkerRecord) -> None:
         self._fleet_changed.set()
         self._rebalance()
+
+    def _rejoined(self, wid: str, was_in_test: bool) -> None:
+        self._stopped_or_gone(wid)  # a stop it had not confirmed is moot now
+        if was_in_test:
+            self._rebalance()  # it rejoins afresh: the others take its users meanwhile
 
     def _leave(self, record: WorkerRecord, state: str) -> None:
         record.state, record.test_id, record.users = state, None, 0

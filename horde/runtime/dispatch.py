@@ -1,0 +1,51 @@
+"""What the master sends each worker: its share of the users, as wire messages.
+
+Pure functions of (the user classes, the target, the active workers, the
+run's options); no I/O, so the split can be tested without a fleet.
+
+Invariants: shares are absolute per-class counts (`horde.plan.split_users`),
+so repeating a `Start` or `Update` is harmless; the spawn rate is split so the
+fleet-wide rate is the one asked for (`horde.plan.split_rate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from horde.plan.split import class_counts, split_rate, split_users
+from horde.user import User
+from horde.wire import Start
+
+if TYPE_CHECKING:  # local.py imports this module
+    from horde.runtime.local import RunOptions
+
+__all__ = ["specs", "targets_for", "shares_for", "start_message"]
+
+
+def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
+    """(name, weight, fixed_count) of each class, as `horde.plan` takes them."""
+    return [(c.__name__, c.weight, c.fixed_count) for c in classes]
+
+
+def targets_for(classes: Sequence[type[User]], users: int) -> dict[str, int]:
+    """Fleet-wide users per class for `users` (a bad count is a UsageError)."""
+    return class_counts(specs(classes), users)
+
+
+def shares_for(classes: Sequence[type[User]], users: int, spawn_rate: float,
+               worker_ids: Sequence[str]) -> tuple[dict[str, dict[str, int]], float]:
+    """(per-worker per-class targets, per-worker spawn rate) over `worker_ids`."""
+    return (split_users(specs(classes), users, list(worker_ids)),
+            split_rate(spawn_rate, len(worker_ids)))
+
+
+def start_message(test_id: str, share: dict[str, int], rate: float,
+                  options: RunOptions) -> Start:
+    return Start(
+        test_id=test_id, targets=share, spawn_rate=rate, host=options.host,
+        tags=sorted(options.tags) if options.tags is not None else None,
+        exclude_tags=sorted(options.exclude_tags) if options.exclude_tags is not None else None,
+        options={"stop_timeout": options.stop_timeout,
+                 "request_timeout": options.request_timeout},
+    )
