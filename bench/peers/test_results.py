@@ -114,3 +114,11 @@ def test_steady_none_without_load() -> None:
     assert _run([(0.0, 0.0, 0), (1.0, 0.5, 0), (2.0, 1.0, 0)]).steady() is None
     assert _run([]).steady() is None
     assert math.isclose(_run([]).cpu_s, 1.0)
+
+
+def test_missing_program_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    from . import harness
+
+    monkeypatch.setattr(harness.shutil, "which", lambda *a, **k: None)
+    with pytest.raises(harness.SetupError, match="apt-get install nginx"):
+        harness.require_program("nginx")
