@@ -299,19 +299,25 @@ def run_pinned(argv: Sequence[str], core: int, *, env: Mapping[str, str] | None 
                                 start_new_session=True)
         timed_out = False
         deadline = t0 + timeout_s
-        base = served() if served else 0
-        while proc.poll() is None:
-            now = time.perf_counter()
-            if now > deadline:
-                timed_out = True
+        try:
+            base = served() if served else 0
+            while proc.poll() is None:
+                if time.perf_counter() > deadline:
+                    timed_out = True
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    break
+                if served is not None:
+                    cpu = _proc_cpu(proc.pid)  # taskset exec()s the tool: same pid
+                    if cpu is not None:
+                        count = served() - base - len(samples) - 1
+                        samples.append(Sample(time.perf_counter() - t0, cpu, count))
+                time.sleep(interval_s)
+        except BaseException:
+            # Ctrl-C or nginx gone: the tool is in its own session, so stop it here.
+            if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-                break
-            if served is not None:
-                cpu = _proc_cpu(proc.pid)  # taskset exec()s the tool: same pid
-                if cpu is not None:
-                    count = served() - base - len(samples) - 1
-                    samples.append(Sample(time.perf_counter() - t0, cpu, count))
-            time.sleep(interval_s)
+            proc.wait()
+            raise
         proc.wait()
     wall = time.perf_counter() - t0
     cpu = _children_cpu() - cpu0
