@@ -8,7 +8,11 @@ Invariants:
 * that greenlet's parent is the event loop's greenlet, so `await_` always
   switches back to the coroutine that is driving it (`SyncRunner.call`);
 * only code running inside a `SyncRunner` greenlet may call `await_`; anywhere
-  else `in_sync_context()` is False and callers hand out the awaitable instead.
+  else `in_sync_context()` is False and callers hand out the awaitable instead;
+* a runner runs one call at a time (a second concurrent `call` raises
+  RuntimeError instead of feeding the first call's `await_` a wrong value),
+  and a closed runner refuses calls; a call interrupted by `close()` raises
+  RuntimeError rather than returning whatever the switch carried.
 
 The technique is the one SQLAlchemy uses for its asyncio bridge: the driver
 coroutine switches into the greenlet; when the sync code needs I/O it switches
@@ -21,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from greenlet import getcurrent, greenlet
+from greenlet import GreenletExit, getcurrent, greenlet
 
 __all__ = ["SyncRunner", "await_", "in_sync_context"]
 
@@ -62,10 +66,11 @@ def await_(awaitable: Awaitable[T]) -> T:
 class SyncRunner:
     """Runs plain callables in one long-lived greenlet, awaiting their I/O."""
 
-    __slots__ = ("_greenlet",)
+    __slots__ = ("_greenlet", "_busy")
 
     def __init__(self) -> None:
         self._greenlet = _UserGreenlet(self._serve)
+        self._busy = False
 
     @staticmethod
     def _serve(first: tuple[int, Any]) -> None:
@@ -75,24 +80,38 @@ class SyncRunner:
             fn, args, kwargs = message[1]
             try:
                 outcome = (_RETURN, fn(*args, **kwargs))
+            except GreenletExit:
+                raise  # close(): end the greenlet, even from inside an await_
             except BaseException as exc:  # noqa: BLE001 - handed to the driver as is
                 outcome = (_RAISE, exc)
             message = parent.switch(outcome)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `fn(*args, **kwargs)` in this runner's greenlet and return its result."""
+        if self._busy:
+            raise RuntimeError("this SyncRunner is already running a call; one greenlet "
+                               "runs one call at a time")
+        if self._greenlet.dead:
+            raise RuntimeError("this SyncRunner is closed")
+        self._busy = True
         switch = self._greenlet.switch
-        tag, payload = switch((_CALL, (fn, args, kwargs)))
-        while tag == _AWAIT:
-            try:
-                value = await payload
-            except BaseException as exc:  # noqa: BLE001 - includes CancelledError, re-raised inside
-                tag, payload = switch((_THROW, exc))
-            else:
-                tag, payload = switch((_VALUE, value))
+        try:
+            tag, payload = switch((_CALL, (fn, args, kwargs)))
+            while tag == _AWAIT:
+                try:
+                    value = await payload
+                except BaseException as exc:  # noqa: BLE001 - incl. CancelledError, re-raised inside
+                    tag, payload = switch((_THROW, exc))
+                else:
+                    tag, payload = switch((_VALUE, value))
+        finally:
+            self._busy = False
+        if tag == _RETURN:
+            return payload  # type: ignore[no-any-return]
         if tag == _RAISE:
             raise payload
-        return payload  # type: ignore[no-any-return]
+        # A dead greenlet hands our own message back: close() ran during the call.
+        raise RuntimeError("the SyncRunner was closed while a call was running")
 
     def close(self) -> None:
         """End the greenlet (raises GreenletExit inside it, where it waits for work)."""
