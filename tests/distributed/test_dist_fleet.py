@@ -40,10 +40,19 @@ def test_two_workers_totals_equal_the_targets_count(fleet: Fleet, plain_target: 
     port = free_port()
     script = write_script(fleet.directory / "m")
     master = fleet.master(port, script, plain_target.url, "-u", "6", "-r", "50", "-t", "4s",
-                          "--expect-workers", "2", "--expect-workers-max-wait", "30s")
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s",
+                          "--csv", str(fleet.directory / "out"),
+                          "--html", str(fleet.directory / "report.html"))
     workers = [fleet.worker(port, "--reconnect-timeout", "20s", name=f"w{i}") for i in range(2)]
     assert master.wait(60) == 0, master.stderr() + master.stdout()
+    assert "Traceback" not in master.stderr()
     result = fleet.result()
+    # The files a headless master writes agree with its JSON.
+    stats_csv = (fleet.directory / "out_stats.csv").read_text().splitlines()
+    assert stats_csv[-1].startswith(f",Aggregated,{result['total']['requests']},0,")
+    assert (fleet.directory / "out_stats_history.csv").read_text().count("\n") >= 3
+    html = (fleet.directory / "report.html").read_text()
+    assert all(w["id"] in html for w in result["workers"])
     counts = plain_target.counts()
     assert result["total"]["requests"] == counts.route("GET", "/fast") > 0
     assert result["total"]["failures"] == 0
