@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, NoReturn
 
 from horde.errors import InterruptTaskSet
+from horde.user.wait import check_wait_time
 
 __all__ = ["SequentialTaskSet", "TaskSet"]
 
@@ -28,6 +29,10 @@ class TaskSet:
 
     _horde_taskset: ClassVar[bool] = True
     _horde_sequential: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_wait_time(cls)  # `wait_time = 5` fails at import, with its line
 
     def __init__(self, parent: Any) -> None:
         self.parent = parent

@@ -14,7 +14,11 @@ Invariants:
 * whatever the ending, the greenlet is closed and `HttpUser`'s client is
   closed (`await self.client.aclose()`);
 * `abstract` is not inherited: a subclass is concrete unless its own body
-  says `abstract = True` (set by `__init_subclass__`).
+  says `abstract = True` (set by `__init_subclass__`);
+* `weight`, `fixed_count` and `wait_time` are checked when the class is
+  defined: a negative or non-numeric weight/count, or a `wait_time` that is
+  not callable (`wait_time = 5` instead of `constant(5)`), raises ScriptError
+  at import, which the loader reports with the script's file and line.
 """
 
 from __future__ import annotations
@@ -29,8 +33,9 @@ from horde.http import HttpSession
 from horde.user.environment import UserEnvironment
 from horde.user.loop import call_hook, drive, stop_hook
 from horde.user.table import TaskTable, task_table
+from horde.user.wait import check_wait_time
 
-__all__ = ["FastHttpUser", "HttpUser", "User"]
+__all__ = ["FastHttpUser", "HttpUser", "User", "check_class_attributes"]
 
 
 class User:
@@ -51,6 +56,7 @@ class User:
         super().__init_subclass__(**kwargs)
         if "abstract" not in cls.__dict__:
             cls.abstract = False
+        check_class_attributes(cls)
 
     def __init__(self, environment: UserEnvironment) -> None:
         self.environment = environment
@@ -119,6 +125,19 @@ class User:
 
     async def _horde_close(self) -> None:
         """Release what the user holds (subclasses with a client close it here)."""
+
+
+def check_class_attributes(cls: type) -> None:
+    """ScriptError for a bad `weight`, `fixed_count` or `wait_time` on a User class."""
+    name = cls.__name__
+    weight = getattr(cls, "weight", 1)
+    if (isinstance(weight, bool) or not isinstance(weight, int | float)
+            or not 0 <= weight < float("inf")):
+        raise ScriptError(f"{name}.weight must be a number >= 0, not {weight!r}")
+    fixed = getattr(cls, "fixed_count", 0)
+    if isinstance(fixed, bool) or not isinstance(fixed, int) or fixed < 0:
+        raise ScriptError(f"{name}.fixed_count must be a whole number >= 0, not {fixed!r}")
+    check_wait_time(cls)
 
 
 class HttpUser(User):

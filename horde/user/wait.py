@@ -17,7 +17,16 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["WaitTime", "between", "constant", "constant_pacing", "constant_throughput"]
+from horde.errors import ScriptError
+
+__all__ = [
+    "WaitTime",
+    "between",
+    "check_wait_time",
+    "constant",
+    "constant_pacing",
+    "constant_throughput",
+]
 
 WaitTime = Callable[[Any], float]
 """What the factories return: called with the User or TaskSet, returns seconds."""
@@ -87,3 +96,13 @@ def constant_throughput(task_runs_per_second: float) -> WaitTime:
     if rate == 0:
         raise ValueError("constant_throughput needs a rate above 0")
     return constant_pacing(1.0 / rate)
+
+
+def check_wait_time(cls: type) -> None:
+    """ScriptError when a User/TaskSet class's `wait_time` is not callable."""
+    wait_time = getattr(cls, "wait_time", None)
+    if not callable(wait_time):
+        raise ScriptError(
+            f"{cls.__name__}.wait_time must be a function such as between(1, 5) or "
+            f"constant({wait_time!r}), not {type(wait_time).__name__}"
+        )
