@@ -57,6 +57,25 @@ def _target_total(url: str) -> int | None:
     return int(total) if isinstance(total, int) else None
 
 
+def _horde_total(path: Path) -> int | None:
+    try:
+        total = json.loads(path.read_text())["total"]["requests"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(total) if isinstance(total, int) else None
+
+
+def _compare(served: int | None, counted: int | None) -> str:
+    """One line comparing the target's own count with horde's total."""
+    if served is None or counted is None:
+        return "horde demo: could not compare horde's total with the target's own count."
+    if served == counted:
+        return (f"horde demo: the target itself counted {served} requests; horde counted "
+                f"{counted}: they match.")
+    return (f"horde demo: the target itself counted {served} requests; horde counted "
+            f"{counted}: they differ by {abs(served - counted)}.")
+
+
 def run_demo(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="horde demo",
                                      description="Run a load test against the built-in demo shop.")
@@ -71,14 +90,15 @@ def run_demo(argv: list[str]) -> int:
 
     script = resources.files("horde.demo").joinpath("hordefile.py")
     proc, url = start_demo_target()
+    result = Path(tempfile.mkdtemp(prefix="horde-demo-")) / "result.json"
     try:
-        print(f"horde demo: the demo shop is listening on {url}")
+        print(f"horde demo: {args.users} shoppers browse, log in and buy from the demo shop at "
+              f"{url} for {args.run_time}, from a master and {args.processes} worker "
+              "processes; about 5% of checkouts fail on purpose.", flush=True)
         code = run(["-f", str(Path(str(script))), "-H", url, "--headless",
                     "-u", str(args.users), "-r", str(args.spawn_rate), "-t", args.run_time,
-                    "--processes", str(args.processes)])
-        served = _target_total(url)
-        if served is not None:
-            print(f"horde demo: the target itself counted {served} requests.")
+                    "--processes", str(args.processes), "--json", str(result)])
+        print(_compare(_target_total(url), _horde_total(result)))
         # The demo target fails some checkouts on purpose: that is not a failed demo.
         return 0 if code in (0, 1) else code
     finally:
