@@ -21,7 +21,10 @@ Control flow, as in Locust except where noted:
   `environment.record_exception(where, exc)` and the loop goes on after the
   usual wait.
 
-Waits always happen here, in the async driver, never inside the greenlet.
+Waits happen here, in the async driver, for users that mix `def` and
+`async def`. A user (or a TaskSet) whose callables are all plain `def` runs
+instead as one call into its greenlet, with the twin loop of
+`horde.user.syncloop` (same control flow, waits through `await_`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, Protocol
 
 from horde.errors import InterruptTaskSet, RescheduleTask, ScriptError, StopUser
 from horde.user.environment import UserEnvironment
+from horde.user.syncloop import run_nested_sync, sync_only
 from horde.user.table import ASYNC, SYNC, TASKSET, TaskTable, task_table
 
 __all__ = ["LoopUser", "call_hook", "drive", "run_nested", "stop_hook"]
@@ -45,7 +49,7 @@ class LoopUser(Protocol):
     rng: Any  # random.Random
     _horde_task_start: float
 
-    def _horde_sync(self, fn: Callable[..., Any], owner: Any) -> Awaitable[Any]: ...
+    def _horde_sync(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]: ...
 
 
 async def call_hook(user: LoopUser, kind: int, fn: Callable[..., Any], owner: Any) -> None:
@@ -78,6 +82,10 @@ async def run_nested(
     """
     env = user.environment
     table = task_table(taskset_cls, env.tags, env.exclude_tags, inherited)
+    if sync_only(table, env.tags, env.exclude_tags):
+        # All plain `def` below: one greenlet entry for the TaskSet's whole stay.
+        result: bool = await user._horde_sync(run_nested_sync, user, owner, taskset_cls, inherited)
+        return result
     child = taskset_cls(owner)
     try:
         await call_hook(user, table.on_start, taskset_cls.on_start, child)

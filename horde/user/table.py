@@ -12,7 +12,8 @@ runs only if it has one of them; with `exclude_tags` set, never if it has one
 of those; a TaskSet left without tasks is dropped, and a holder left without
 tasks has none (`has_tasks`).
 
-Invariants: a table is immutable after construction; `picker()` returns a
+Invariants: a table is immutable after construction (except `sync_only`,
+a cache of a fact derived from the tables, set once); `picker()` returns a
 zero-argument callable that costs O(1) per pick (a flattened weighted list,
 or bisect over cumulative weights when the flattened list would be large) and
 draws only from the `random.Random` it was given.
@@ -100,6 +101,7 @@ class TaskTable:
         "_cumulative",
         "_total",
         "_sequence",
+        "sync_only",
     )
 
     def __init__(self, holder: type, entries: list[TaskEntry]) -> None:
@@ -108,6 +110,8 @@ class TaskTable:
         self.sequential = bool(getattr(holder, "_horde_sequential", False))
         self.on_start = callable_kind(getattr(holder, "on_start", None))
         self.on_stop = callable_kind(getattr(holder, "on_stop", None))
+        self.sync_only: bool | None = None
+        """Whether everything below is a plain `def`: set once by `horde.user.syncloop`."""
         # Sequential order repeats a task `weight` times in place, as Locust does.
         self._sequence = tuple(e for e in self.entries for _ in range(e.weight))
         divisor = 0

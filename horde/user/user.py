@@ -4,7 +4,9 @@ A user is one asyncio task running `await user.run()`: `on_start`, then the
 task loop (`horde.user.loop`), then `on_stop`. Tasks and hooks written as
 plain `def` run inside ONE greenlet per user (a `horde.bridge.SyncRunner`,
 created the first time the user has a sync call to make, never once per
-call); `async def` ones are awaited directly. Both styles mix freely.
+call); `async def` ones are awaited directly. Both styles mix freely. A user
+whose callables are all plain `def` enters its greenlet once for its whole
+life (`horde.user.syncloop`); a mixed user enters it once per sync call.
 
 Invariants:
 
@@ -32,6 +34,7 @@ from horde.errors import ScriptError, StopUser
 from horde.http import HttpSession
 from horde.user.environment import UserEnvironment
 from horde.user.loop import call_hook, drive, stop_hook
+from horde.user.syncloop import run_user_sync, sync_only
 from horde.user.table import TaskTable, task_table
 from horde.user.wait import check_wait_time
 
@@ -73,6 +76,7 @@ class User:
                 + "; use @task or set the `tasks` attribute (or mark it `abstract = True`)"
             )
         self._horde_table: TaskTable = table
+        self._horde_sync_only = sync_only(table, environment.tags, environment.exclude_tags)
 
     def wait_time(self) -> float:
         """Seconds to wait after each task; 0 unless the class sets `wait_time = ...`."""
@@ -88,40 +92,47 @@ class User:
 
     on_stop._horde_default = True  # type: ignore[attr-defined]
 
-    def _horde_sync(self, fn: Callable[..., Any], owner: Any) -> Awaitable[Any]:
+    def _horde_sync(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]:
         # The one greenlet of this user, made on first use, from the driver
         # coroutine (so its parent is the event loop's greenlet).
         runner = self._horde_runner
         if runner is None:
             runner = self._horde_runner = SyncRunner()
-        return runner.call(fn, owner)
+        return runner.call(fn, *args)
 
     async def run(self) -> None:
         """on_start, the task loop, on_stop; returns when the user stops."""
-        table = self._horde_table
-        env = self.environment
         try:
-            try:
-                await call_hook(self, table.on_start, type(self).on_start, self)
-            except StopUser:
-                await stop_hook(self, self, table)
-                return
-            except Exception as exc:  # noqa: BLE001 - as Locust: a failed on_start ends the user
-                env.record_exception(f"{type(self).__name__}.on_start", exc)
-                return
-            try:
-                await drive(self, self, table, in_taskset=False)
-            except StopUser:
-                pass
-            except Exception as exc:  # noqa: BLE001 - outside a task (wait_time, ...)
-                env.record_exception(f"{type(self).__name__}.run", exc)
-            await stop_hook(self, self, table)
+            if self._horde_sync_only:
+                await self._horde_sync(run_user_sync, self, self._horde_table)
+            else:
+                await self._horde_run_mixed()
         finally:
             runner = self._horde_runner
             if runner is not None:
                 self._horde_runner = None
                 runner.close()
             await self._horde_close()
+
+    async def _horde_run_mixed(self) -> None:
+        # The async twin of syncloop.run_user_sync: keep the two in step.
+        table = self._horde_table
+        env = self.environment
+        try:
+            await call_hook(self, table.on_start, type(self).on_start, self)
+        except StopUser:
+            await stop_hook(self, self, table)
+            return
+        except Exception as exc:  # noqa: BLE001 - as Locust: a failed on_start ends the user
+            env.record_exception(f"{type(self).__name__}.on_start", exc)
+            return
+        try:
+            await drive(self, self, table, in_taskset=False)
+        except StopUser:
+            pass
+        except Exception as exc:  # noqa: BLE001 - outside a task (wait_time, ...)
+            env.record_exception(f"{type(self).__name__}.run", exc)
+        await stop_hook(self, self, table)
 
     async def _horde_close(self) -> None:
         """Release what the user holds (subclasses with a client close it here)."""
