@@ -9,6 +9,9 @@ Invariants: the functions never sleep (the async task loop does, through
 `environment.wait`); they draw randomness only from the user's own
 `random.Random` (`user.rng`, seedable) and read time only from the user's
 clock (`environment.clock`), so tests can drive them without real time.
+`constant_pacing` keeps one piece of state, the owner's next due start, on
+the owner itself (a User, or a TaskSet instance, fresh each time it is
+entered), never in the function.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ __all__ = [
     "constant_pacing",
     "constant_throughput",
 ]
+
+_PACE_ATTR = "_horde_pace_due"
+"""Where `constant_pacing` keeps its owner's schedule (the next due start time)."""
 
 WaitTime = Callable[[Any], float]
 """What the factories return: called with the User or TaskSet, returns seconds."""
@@ -72,11 +78,17 @@ def constant(wait: float) -> WaitTime:
 
 
 def constant_pacing(wait: float) -> WaitTime:
-    """Wait so that tasks start every `wait` seconds (task start to task start).
+    """Wait so that tasks start every `wait` seconds, on a fixed schedule.
 
-    A task that takes longer than `wait` is followed by no wait at all. The
-    start of the task is stamped by the task loop on the user, read with the
-    user's clock.
+    Each owner (the User, or a TaskSet with its own `wait_time`) keeps an
+    absolute schedule: the next task is due one period after the previous
+    task was *due* (not after it started), and the wait is "due − now". So a
+    sleep that ends late (uvloop rounds timers to whole milliseconds, which
+    made a 10 ms pacing run 5% slow) or a task slower than the period is made
+    up by the following waits, and the long-run rate is exactly one task per
+    `wait` seconds. A task that ran late by more than a whole period resets
+    the schedule to now instead of catching up with a burst. The first task's
+    start (stamped by the task loop on the user) starts the schedule.
     """
     seconds = _check("wait", wait)
 
@@ -84,8 +96,13 @@ def constant_pacing(wait: float) -> WaitTime:
         user = _owner_user(self)
         if user is None:
             return seconds
-        elapsed = user.environment.clock() - user._horde_task_start
-        return seconds - elapsed if elapsed < seconds else 0.0
+        now: float = user.environment.clock()
+        due = getattr(self, _PACE_ATTR, None)
+        due = (user._horde_task_start if due is None else due) + seconds
+        if now - due > seconds:
+            due = now  # more than a period behind: start afresh, no burst
+        setattr(self, _PACE_ATTR, due)
+        return due - now if due > now else 0.0
 
     return wait_time
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from user_fakes import FakeEnv, run_user
@@ -76,7 +77,7 @@ def test_between_is_reproducible_through_the_user_rng() -> None:
     assert waits(9) != waits(10)
 
 
-def test_constant_pacing_subtracts_the_task_duration() -> None:
+def test_constant_pacing_subtracts_the_task_duration_and_catches_up() -> None:
     durations = iter([0.3, 1.5, 0.0, 0.9])
 
     class U(User):
@@ -88,7 +89,9 @@ def test_constant_pacing_subtracts_the_task_duration() -> None:
 
     env = FakeEnv(stop_after=4)
     run_user(U(env))
-    assert [round(w, 9) for w in env.waits] == [0.7, 0.0, 1.0, 0.1]
+    # Due at 1001, 1002, 1003, 1004: the 1.5 s task overran its slot by 0.5 s
+    # (less than a period), so the next wait is shortened to keep the schedule.
+    assert [round(w, 9) for w in env.waits] == [0.7, 0.0, 0.5, 0.1]
 
 
 def test_constant_pacing_with_async_tasks() -> None:
@@ -172,3 +175,96 @@ def test_wait_time_as_a_method() -> None:
     env = FakeEnv(stop_after=3)
     run_user(U(env))
     assert env.waits == [0.0, 0.25, 0.5]
+
+
+class LateEnv(FakeEnv):
+    """Every wait ends `late` seconds after it should (as uvloop's ms timers do)."""
+
+    def __init__(self, late: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.late = late
+        self.starts: list[float] = []
+
+    async def wait(self, seconds: float) -> None:
+        await super().wait(seconds)
+        self.now += self.late
+
+
+@pytest.mark.parametrize("style", ["sync", "async"])
+def test_pacing_keeps_its_rate_when_every_wait_ends_late(style: str) -> None:
+    period = 0.010
+    n = 1000
+
+    class U(User):
+        wait_time = constant_pacing(period)
+
+        if style == "sync":
+
+            @task
+            def t(self) -> None:
+                env.starts.append(env.now)
+                env.now += 0.002  # the request
+        else:
+
+            @task
+            async def t(self) -> None:
+                env.starts.append(env.now)
+                env.now += 0.002
+
+    env = LateEnv(0.0005, stop_after=n)
+    run_user(U(env))
+    assert len(env.starts) == n
+    rate = (n - 1) / (env.starts[-1] - env.starts[0])
+    # Without the absolute schedule this is 1 / 10.5 ms = 95.2/s.
+    assert rate == pytest.approx(1 / period, rel=1e-3)
+    # And no drift: task k starts within one lateness of its due time.
+    for k, start in enumerate(env.starts):
+        assert start - env.starts[0] - k * period == pytest.approx(0.00025, abs=0.00026)
+
+
+def test_constant_throughput_rate_is_exact_with_late_wakeups() -> None:
+    class U(User):
+        wait_time = constant_throughput(100)
+
+        @task
+        def t(self) -> None:
+            env.starts.append(env.now)
+
+    env = LateEnv(0.0009, stop_after=501)
+    run_user(U(env))
+    assert (env.starts[-1] - env.starts[0]) == pytest.approx(5.0, abs=0.001)
+
+
+def test_pacing_resets_instead_of_bursting_after_a_long_stall() -> None:
+    durations = iter([0.1, 3.5, 0.1, 0.1, 0.1])
+
+    class U(User):
+        wait_time = constant_pacing(1.0)
+
+        @task
+        def t(self) -> None:
+            self.environment.now += next(durations)  # type: ignore[attr-defined]
+
+    env = FakeEnv(stop_after=5)
+    run_user(U(env))
+    # Due at 1001; the second task ends at 1004.6, 2.6 s past its next due
+    # time (1002): more than a period, so the schedule restarts at 1004.6 (wait
+    # 0) instead of running three tasks back to back to catch up.
+    assert [round(w, 9) for w in env.waits] == [0.9, 0.0, 0.9, 0.9, 0.9]
+
+
+def test_a_taskset_with_its_own_pacing_has_its_own_schedule() -> None:
+    class Paced(TaskSet):
+        wait_time = constant_pacing(0.5)
+
+        @task
+        def t(self) -> None:
+            self.user.environment.now += 0.2
+
+    class U(User):
+        wait_time = constant_pacing(2.0)
+        tasks = [Paced]
+
+    env = FakeEnv(stop_after=3)
+    run_user(U(env))
+    assert [round(w, 9) for w in env.waits] == [0.3, 0.3, 0.3]
