@@ -56,7 +56,7 @@ from horde.wire import (
     Update,
     WorkerError,
     WorkerHeartbeat,
-    delta_from_wire,
+    merge_report,
 )
 
 __all__ = ["MasterRunner", "OnSecond"]
@@ -388,11 +388,10 @@ class MasterRunner:
         if report.test_id not in (self.test_id, self._last_test_id):
             return  # a report of an older test, sent late after a reconnect
         try:
-            delta = delta_from_wire(report)
+            # The columnar fast path: no per-endpoint Python objects on the master.
+            requests = merge_report(self.aggregate, report, self._second)
         except ProtocolError as exc:
             log.warning("dropped a statistics report of worker %s: %s", record.id, exc)
             return
-        self.aggregate.apply(delta, self._second)
-        requests = sum(ep.requests for ep in delta.endpoints)
         record.requests += requests
         record.second_requests += requests

@@ -57,7 +57,7 @@ __all__ = [
     "peek_version",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: StatsReport counters in column form
 """Bump on any incompatible change of a message other than the handshake."""
 
 MAGIC = b"hd"
