@@ -31,6 +31,7 @@ __all__ = [
 
 CPU_LIMIT_PERCENT = 90.0
 LAG_LIMIT_MS = 10.0
+MIN_PERIOD_S = 0.5  # shorter sampling periods are not counted in the summary
 SUSTAINED_S = 2  # a summary warns only about conditions that lasted this long
 PROBE_INTERVAL = 0.02  # 50 probes a second: enough for a p99, negligible cost
 
@@ -164,5 +165,9 @@ class HealthMonitor:
         lags, self._lags_ms = self._lags_ms, []
         result = HealthSample(cpu_percent=round(cpu_percent, 1),
                               loop_lag_p99_ms=round(_p99(lags), 2))
-        self.summary.add(result, lags)
+        if elapsed >= MIN_PERIOD_S:
+            self.summary.add(result, lags)
+        # else: the sliver of a second at stop, spent folding statistics and
+        # stopping users, would read as a burst of 100% CPU; it is not a second
+        # of load, so it stays out of the run's figures.
         return result

@@ -51,3 +51,22 @@ def test_monitor_sees_a_blocked_loop() -> None:
     sample = asyncio.run(scenario())
     assert sample.loop_lag_p99_ms >= 30.0
     assert sample.cpu_percent >= 0.0
+
+
+def test_a_short_last_period_is_not_counted_in_the_summary() -> None:
+    async def scenario() -> HealthMonitor:
+        monitor = HealthMonitor(asyncio.get_running_loop())
+        monitor.start()
+        await asyncio.sleep(0.6)
+        monitor.sample()  # a real, idle period
+        end = time.process_time() + 0.02
+        while time.process_time() < end:  # a burst of CPU in a 20 ms sliver
+            pass
+        sliver = monitor.sample()
+        monitor.stop()
+        assert sliver.cpu_percent > 50
+        return monitor
+
+    monitor = asyncio.run(scenario())
+    assert monitor.summary.seconds == 1
+    assert monitor.summary.cpu_percent_max < 50
