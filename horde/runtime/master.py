@@ -40,7 +40,7 @@ from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
 from horde.runtime.local import RunOptions
 from horde.runtime.testclock import TestClock
-from horde.stats import StatsAggregate, StatsSnapshot
+from horde.stats import RequestStats, StatsAggregate, StatsSnapshot
 from horde.user import User
 from horde.wire import (
     FilesAck,
@@ -150,7 +150,7 @@ class MasterRunner:
         try:
             self.events.test_start.fire(environment=self)
         except Exception as exc:  # noqa: BLE001 - reported with the results; the test goes on
-            log.warning("a test_start listener raised %s: %s", type(exc).__name__, exc)
+            self._listener_failed("test_start listener", exc)
         self.test_id = self._last_test_id = uuid.uuid4().hex[:12]
         self._second = 0
         self._stopped.clear()
@@ -158,6 +158,12 @@ class MasterRunner:
         self.fleet.begin_test()
         self.clock.begin(self._tick, run_time, self.request_stop)
         self.update(users, spawn_rate)
+
+    def _listener_failed(self, where: str, exc: Exception) -> None:
+        """Count it with the results (exit code 1), as a local run does."""
+        stats = RequestStats()
+        stats.record_exception(where, exc)
+        self.aggregate.apply(stats.take_delta(), self._second)
 
     def update(self, users: int, spawn_rate: float) -> None:
         if self.state == "stopping" or self.test_id is None:
@@ -199,7 +205,7 @@ class MasterRunner:
         try:
             self.events.test_stop.fire(environment=self)
         except Exception as exc:  # noqa: BLE001 - keep the results
-            log.warning("a test_stop listener raised %s: %s", type(exc).__name__, exc)
+            self._listener_failed("test_stop listener", exc)
         self.fleet.end_test()
         self.test_id = None
         self.state = "stopped"

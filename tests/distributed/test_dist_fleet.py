@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.distributed.fleet_procs import (
+    SCRIPT,
     Fleet,
     free_port,
     kill9,
@@ -152,3 +153,26 @@ def test_processes_2_end_to_end(fleet: Fleet, plain_target: Target) -> None:
         pid = int(w["id"].split("-")[-2])
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_raising_test_stop_listener_on_the_master_counts_as_an_error(
+        fleet: Fleet, plain_target: Target) -> None:
+    """As in a local run: reported with the results and exit code 1, not only logged.
+
+    test_stop fires on the master and on every worker (as in Locust), so one
+    worker plus the master make two occurrences."""
+    script = write_script(fleet.directory / "m", SCRIPT + """
+from horde import events
+
+@events.test_stop.add_listener
+def broken(environment, **kwargs):
+    raise RuntimeError("cleanup failed")
+""")
+    proc = fleet.start("procs", ["-f", str(script), "-H", plain_target.url, "--headless",
+                                 "-u", "1", "-r", "50", "-t", "2s", "--processes", "1",
+                                 "--json", str(fleet.directory / "procs.json")])
+    assert proc.wait(60) == 1, proc.stderr()
+    result = fleet.result("procs")
+    assert [x["where"] for x in result["exceptions"]] == ["test_stop listener"]
+    assert "RuntimeError: cleanup failed" in result["exceptions"][0]["error"]
+    assert result["exceptions"][0]["occurrences"] == 2
