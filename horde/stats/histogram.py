@@ -49,6 +49,7 @@ __all__ = [
     "percentiles_of_counts",
     "check_arrays",
     "as_int_array",
+    "bucket_index_clamped",
     "IntArray",
 ]
 
@@ -70,10 +71,16 @@ N_BUCKETS = _index_of(MAX_US) + 1  # 1708
 
 def bucket_index(values: npt.ArrayLike) -> IntArray:
     """Bucket index of each value (vectorised); values are clamped to [0, MAX_US]."""
-    v = np.clip(np.asarray(values, dtype=np.int64), 0, MAX_US)
+    return bucket_index_clamped(np.clip(np.asarray(values, dtype=np.int64), 0, MAX_US))
+
+
+def bucket_index_clamped(v: IntArray) -> IntArray:
+    """`bucket_index` of int64 values already within [0, MAX_US] (no copy to clamp)."""
     # frexp gives the bit length exactly for integers < 2^53.
     _, bits = np.frexp(v.astype(np.float64))
-    shift = np.maximum(bits.astype(np.int64) - (_SUB_BITS + 1), 0)
+    shift = bits.astype(np.int64)
+    shift -= _SUB_BITS + 1
+    np.maximum(shift, 0, out=shift)
     # For v < 128 shift is 0 and the index is v itself; above, the index is
     # 64*shift + (v >> shift) where (v >> shift) lies in [64, 128).
     idx: IntArray = (shift << _SUB_BITS) + (v >> shift)

@@ -3,16 +3,30 @@
 One instance per process. `record` is the hot path (called once per request):
 one dict lookup of (method, name) to an `_Entry` with `__slots__`, a few
 integer increments and list appends. Everything costly (min, max, sums,
-binning into histograms) happens once per interval in `take_delta`, on whole
-buffers at once with numpy.
+binning into histograms) happens on whole buffers at once with numpy: when
+an endpoint's buffer reaches `SLICE` requests (a bit test of the request
+count, in `record` itself, so no callback is scheduled) and in `take_delta`
+for what is left.
+
+Why slices: folding is a burst during which no response is read. Folded once
+per second, a busy process stalled for the whole second's samples at once
+(200,000 samples: tens of ms on a shared core, see BENCHMARKS.md); folded
+every `SLICE` samples, each stall is bounded by one slice (a fraction of a
+millisecond) whatever the rate, and the per-second fold handles at most
+`SLICE - 1` samples per endpoint. The total work is the same. `array('q')`
+buffers would make the list→numpy conversion free but cost `record` about
+23 ns per append (two per request), more than the whole conversion saves.
 
 Invariants:
 
 * between two `take_delta` calls, `_entries` holds exactly the endpoints with
-  at least one request since the previous call, and each entry's `lat` list
-  holds one latency per request (`len(lat) == requests`);
-* `ttfb` holds only positive TTFBs (0 means no response byte came, which
-  would drag the mean towards zero);
+  at least one request since the previous call, and each entry's latencies
+  are either in its `lat` list or folded into `lat_fold` (together one per
+  request: `len(lat) + lat_fold.count == requests`);
+* `ttfb` (and `ttfb_fold`) hold only positive TTFBs (0 means no response
+  byte came, which would drag the mean towards zero);
+* latencies are ints (the RecordFn contract); anything else that numpy can
+  read as a number still folds (floats truncated, NaN as 0, huge clamped).
 * `take_delta` swaps in fresh containers before building the delta, so a
   record that happens while a delta is being built (there is none in a single
   event loop, but a callback could) lands in the next delta, never nowhere.
@@ -25,9 +39,19 @@ import traceback as tb
 import numpy as np
 
 from horde.stats.delta import EndpointDelta, ErrorDelta, ExceptionDelta, StatsDelta
-from horde.stats.histogram import N_BUCKETS, IntArray, as_int_array, bucket_index
+from horde.stats.histogram import (
+    MAX_US,
+    N_BUCKETS,
+    IntArray,
+    as_int_array,
+    bucket_index_clamped,
+)
 
-__all__ = ["RequestStats", "MAX_ERROR_CHARS", "exception_key"]
+__all__ = ["RequestStats", "MAX_ERROR_CHARS", "SLICE", "exception_key"]
+
+SLICE = 4096
+"""An endpoint's buffers are folded every SLICE requests (a power of two)."""
+_SLICE_MASK = SLICE - 1
 
 MAX_ERROR_CHARS = 500
 """Longer error strings are cut: a page-long message must not become a key per request."""
@@ -35,8 +59,47 @@ MAX_ERROR_CHARS = 500
 _MAX_TRACEBACK_CHARS = 20_000
 
 
+def _as_int64(values: list[int]) -> IntArray:
+    """A buffer as int64 in [0, MAX_US]: one C pass (`fromiter`) for plain ints."""
+    try:
+        arr = np.fromiter(values, np.int64, len(values))
+    except (TypeError, ValueError, OverflowError):  # NaN, inf, ints beyond int64, ...
+        return as_int_array(values)
+    if arr.min() < 0 or arr.max() > MAX_US:
+        arr = np.clip(arr, 0, MAX_US)
+    return arr
+
+
+class _Fold:
+    """Exact count/min/max/sum and dense bucket counts of the values folded so far."""
+
+    __slots__ = ("count", "min", "max", "sum", "dense")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.min = MAX_US
+        self.max = 0
+        self.sum = 0
+        self.dense: IntArray = np.zeros(N_BUCKETS, dtype=np.int64)
+
+    def add(self, values: list[int]) -> None:
+        if not values:
+            return
+        arr = _as_int64(values)
+        self.count += arr.size
+        self.min = min(self.min, int(arr.min()))
+        self.max = max(self.max, int(arr.max()))
+        self.sum += int(arr.sum())
+        self.dense += np.bincount(bucket_index_clamped(arr), minlength=N_BUCKETS)
+
+    def arrays(self) -> tuple[IntArray, IntArray]:
+        """(non-empty bucket indices, their counts), both int64."""
+        idx = np.flatnonzero(self.dense).astype(np.int64)
+        return idx, self.dense[idx]
+
+
 class _Entry:
-    __slots__ = ("requests", "failures", "bytes", "lat", "ttfb")
+    __slots__ = ("requests", "failures", "bytes", "lat", "ttfb", "lat_fold", "ttfb_fold")
 
     def __init__(self) -> None:
         self.requests = 0
@@ -44,6 +107,24 @@ class _Entry:
         self.bytes = 0
         self.lat: list[int] = []
         self.ttfb: list[int] = []
+        # Made by the first slice (busy endpoints only), else by take_delta.
+        self.lat_fold: _Fold | None = None
+        self.ttfb_fold: _Fold | None = None
+
+    def fold_slice(self) -> _Fold:
+        """Fold both buffers into the running folds and empty them; returns lat's fold."""
+        lat_fold = self.lat_fold
+        if lat_fold is None:
+            lat_fold = self.lat_fold = _Fold()
+        lat_fold.add(self.lat)
+        self.lat = []
+        if self.ttfb:
+            ttfb_fold = self.ttfb_fold
+            if ttfb_fold is None:
+                ttfb_fold = self.ttfb_fold = _Fold()
+            ttfb_fold.add(self.ttfb)
+            self.ttfb = []
+        return lat_fold
 
 
 class _Exc:
@@ -60,14 +141,6 @@ def exception_key(exc: BaseException) -> str:
     name = type(exc).__name__
     text = f"{name}: {message}" if message else name
     return text[:MAX_ERROR_CHARS]
-
-
-def _binned(values: list[int]) -> tuple[IntArray, IntArray, IntArray]:
-    """(clamped values, non-empty bucket indices, their counts) of a buffer."""
-    arr = as_int_array(values)
-    dense = np.bincount(bucket_index(arr), minlength=N_BUCKETS)
-    idx = np.flatnonzero(dense).astype(np.int64)
-    return arr, idx, dense[idx].astype(np.int64)
 
 
 class RequestStats:
@@ -94,7 +167,8 @@ class RequestStats:
         entry = self._entries.get(key)
         if entry is None:
             entry = self._entries[key] = _Entry()
-        entry.requests += 1
+        requests = entry.requests + 1
+        entry.requests = requests
         entry.bytes += size
         entry.lat.append(latency_us)
         if ttfb_us > 0:
@@ -104,6 +178,8 @@ class RequestStats:
             ekey = (method, name, error[:MAX_ERROR_CHARS])
             errors = self._errors
             errors[ekey] = errors.get(ekey, 0) + 1
+        if not requests & _SLICE_MASK:
+            entry.fold_slice()
 
     def record_exception(self, where: str, exc: BaseException) -> None:
         """Count a task that raised; the first traceback of each kind is kept."""
@@ -126,10 +202,12 @@ class RequestStats:
         exceptions, self._exceptions = self._exceptions, {}
         endpoints = []
         for (method, name), e in sorted(entries.items()):
-            lat, idx, cnt = _binned(e.lat)
-            if e.ttfb:
-                ttfb, t_idx, t_cnt = _binned(e.ttfb)
-                ttfb_sum = int(ttfb.sum())
+            lat = e.fold_slice()
+            idx, cnt = lat.arrays()
+            ttfb = e.ttfb_fold
+            if ttfb is not None:
+                t_idx, t_cnt = ttfb.arrays()
+                ttfb_sum = ttfb.sum
             else:
                 t_idx = t_cnt = np.zeros(0, dtype=np.int64)
                 ttfb_sum = 0
@@ -140,9 +218,9 @@ class RequestStats:
                     requests=e.requests,
                     failures=e.failures,
                     bytes=e.bytes,
-                    min_us=int(lat.min()),
-                    max_us=int(lat.max()),
-                    sum_us=int(lat.sum()),
+                    min_us=lat.min,
+                    max_us=lat.max,
+                    sum_us=lat.sum,
                     hist_idx=idx,
                     hist_cnt=cnt,
                     ttfb_sum_us=ttfb_sum,
