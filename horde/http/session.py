@@ -16,6 +16,9 @@ cache hit for the URL, one bytes join for the request, a pool pop, one write,
 one future, one timer, one record call, one Response. Everything else
 (headers, bodies, cookies, auth, redirects) takes the general path.
 
+Redirect following and the header list of the general path live in
+`horde.http.redirects`.
+
 Invariants: a connection goes back to the pool only after a complete response
 that allows keep-alive, and only after its parser fields were read; a failure
 on a reused connection before any response byte (the server had closed it
@@ -31,7 +34,7 @@ from collections.abc import Mapping
 from threading import get_ident
 from time import perf_counter_ns
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from ..bridge import await_, in_sync_context
 from ..errors import RequestError, StopUser, UsageError
@@ -40,28 +43,23 @@ from ..stats import RecordFn
 from .catch import PendingCatch
 from .connection import Connection, open_connection
 from .cookies import CookieJar
-from .hop import Hop, finish, finish_invalid, header_items, location, response_of
+from .hop import Hop, finish, finish_invalid
 from .models import Response
 from .origin import Origin, resolve
 from .pool import Pool
+from .redirects import REDIRECTS, follow, request_headers
 from .request import (
-    DEFAULT_HEADERS,
     HeadersArg,
     add_params,
-    basic_auth,
     build_request,
     encode_body,
     header_block,
-    merge_headers,
 )
 from .tls import client_context
 
 __all__ = ["HttpSession"]
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _URL_CACHE_SIZE = 256
-# Headers a redirect to another origin never carries over from the script.
-_FIRST_ORIGIN_ONLY = frozenset({"authorization", "proxy-authorization", "cookie", "host"})
 
 
 class HttpSession:
@@ -248,7 +246,9 @@ class HttpSession:
             )
             sent_headers = None
         else:
-            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies)
+            sent_headers = request_headers(
+                self, origin, target, headers, content_type, auth, cookies
+            )
             hop = await self._exchange(
                 origin, build_request(method, target, header_block(sent_headers), body),
                 method == "HEAD", timeout,
@@ -277,44 +277,13 @@ class HttpSession:
         """After the first hop: store cookies, follow redirects, record."""
         if hop.set_cookies is not None:
             self.cookies.extract(hop.set_cookies, origin.host, target.partition("?")[0])
-        if allow_redirects and hop.status in _REDIRECTS:
-            return await self._follow(
-                method, name, origin, target, headers, body, content_type, auth, cookies,
+        if allow_redirects and hop.status in REDIRECTS:
+            return await follow(
+                self, method, name, origin, target, headers, body, content_type, auth, cookies,
                 timeout, catch, hop,
             )
         return finish(self.record, method, name, origin.url_prefix + target, hop, hop, catch,
                             sent_headers, body, [])
-
-    def _headers_for(
-        self,
-        origin: Origin,
-        target: str,
-        headers: HeadersArg | None,
-        content_type: str | None,
-        auth: tuple[str, str] | None,
-        cookies: Mapping[str, str] | None,
-        crossed: bool = False,
-    ) -> list[tuple[str, str]]:
-        """The header list of one request; `crossed`: a redirect left the first origin."""
-        base: list[tuple[str, str]] = [("Host", origin.host_header), *DEFAULT_HEADERS]
-        if content_type is not None:
-            base.append(("Content-Type", content_type))
-        if auth is not None:
-            base.append(("Authorization", basic_auth(auth)))
-        cookie = self.cookies.header(origin.host, target.partition("?")[0], origin.tls, cookies)
-        if cookie is not None:
-            base.append(("Cookie", cookie))
-        if self.headers:
-            base = merge_headers(base, self.headers)
-        if headers is not None:
-            base = merge_headers(base, headers)
-        if crossed:
-            # The script's headers were written for the first origin.
-            base = [(k, v) for k, v in base if k.lower() not in _FIRST_ORIGIN_ONLY]
-            base.insert(0, ("Host", origin.host_header))
-            if cookie is not None:
-                base.append(("Cookie", cookie))
-        return base
 
     async def _simple(self, method: str, url: str, name: str | None) -> Response:
         """A request with no options, on a pooled connection: the measured hot path.
@@ -352,7 +321,7 @@ class HttpSession:
             if error is None:
                 parser = conn.parser
                 status = parser.status_code
-                if parser.set_cookies is None and status not in _REDIRECTS:
+                if parser.set_cookies is None and status not in REDIRECTS:
                     body = parser.body
                     t_start = conn.t_start
                     latency_us = (conn.t_done - t_start) // 1000
@@ -423,76 +392,3 @@ class HttpSession:
             hop = Hop(None, exc, t0)
             hop.t_done = perf_counter_ns()
             return hop
-
-    async def _follow(
-        self,
-        method: str,
-        name: str,
-        origin: Origin,
-        target: str,
-        headers: HeadersArg | None,
-        body: bytes | None,
-        content_type: str | None,
-        auth: tuple[str, str] | None,
-        cookies: Mapping[str, str] | None,
-        timeout: float,
-        catch: bool,
-        first: Hop,
-    ) -> Response:
-        """Follow redirects from `first`; one record for the whole chain."""
-        history: list[Response] = []
-        hop = first
-        first_origin = origin
-        crossed = False
-        url = origin.url_prefix + target
-        current_method = method
-        sent_headers: list[tuple[str, str]] | None = None
-        while hop.error is None and hop.status in _REDIRECTS:
-            where = location(hop.raw_head)
-            if where is None:
-                break
-            if len(history) >= self.max_redirects:
-                done = hop.t_done
-                hop = Hop(None, RequestError(
-                    f"TooManyRedirects: more than {self.max_redirects} redirects"
-                ), hop.t_start)
-                hop.t_done = done
-                break
-            history.append(response_of(current_method, url, hop, None, None))
-            next_url = urljoin(url, where)
-            try:
-                new_origin, target, _ = resolve(next_url, None, self._origins)
-            except ValueError as exc:
-                done = hop.t_done
-                hop = Hop(None, RequestError(f"InvalidURL: {exc}"), hop.t_start)
-                hop.t_done = done
-                break
-            if hop.status == 303 or (hop.status in (301, 302) and current_method != "HEAD"):
-                if current_method != "HEAD":
-                    current_method = "GET"
-                body = None
-                content_type = None
-                if headers is not None:
-                    headers = merge_headers(
-                        [(k, v) for k, v in header_items(headers) if v is not None],
-                        {"Content-Type": None},
-                    )
-            if new_origin is not first_origin:
-                # Never send credentials to another origin: no basic auth, no
-                # Authorization/Cookie/Host header the script wrote for the
-                # first one, no per-request cookies; the jar still sends the
-                # cookies it holds for the new host.
-                crossed = True
-                auth = None
-                cookies = None
-            origin, url = new_origin, next_url
-            sent_headers = self._headers_for(origin, target, headers, content_type, auth, cookies,
-                                             crossed)
-            hop = await self._exchange(
-                origin, build_request(current_method, target, header_block(sent_headers), body),
-                current_method == "HEAD", timeout,
-            )
-            if hop.set_cookies is not None:
-                self.cookies.extract(hop.set_cookies, origin.host, target.partition("?")[0])
-        return finish(self.record, method, name, url, first, hop, catch, sent_headers, body,
-                      history, current_method)
