@@ -63,6 +63,8 @@ __all__ = ["MasterRunner", "OnSecond"]
 
 log = logging.getLogger(__name__)
 
+_RECEIVE_PAUSE_S = 0.05  # far below the 1 s heartbeat, far above a frame's cost
+
 OnSecond = Callable[[int, HealthSample], None]
 """Called once a test second has closed: (second, the worst worker's health)."""
 _STOP_EXTRA_S = 10.0  # beyond stop + request timeouts, a silent worker is missing anyway
@@ -322,14 +324,17 @@ class MasterRunner:
     async def _receive(self) -> None:
         while True:
             try:
-                wid, msg = await self.channel.recv()
+                batch = await self.channel.recv_many()
             except HordeError as exc:
                 log.error("%s", exc)
                 return
-            try:
-                self._handle(wid, msg)
-            except (ProtocolError, ValueError) as exc:
-                log.warning("dropped a message from worker %s: %s", wid, exc)
+            for wid, msg in batch:
+                try:
+                    self._handle(wid, msg)
+                except (ProtocolError, ValueError) as exc:
+                    log.warning("dropped a message from worker %s: %s", wid, exc)
+            # Let messages gather: a few wake-ups a second instead of one per frame.
+            await asyncio.sleep(_RECEIVE_PAUSE_S)
 
     def _handle(self, wid: str, msg: MasterBound) -> None:
         now = self._loop.time()

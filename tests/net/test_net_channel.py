@@ -309,3 +309,33 @@ def test_ipv6_loopback(loop_kind: str) -> None:
             w.close()
 
     run(loop_kind, main)
+
+
+def test_recv_many_takes_everything_queued_in_order_and_drops_garbage(loop_kind: str) -> None:
+    async def main() -> None:
+        async with MasterChannel("127.0.0.1", 0) as master:
+            worker = await _connected_worker("w0", master.port, master)
+            raw = zmq.asyncio.Context()
+            garbage = raw.socket(zmq.DEALER)
+            garbage.setsockopt(zmq.IDENTITY, b"junk")
+            garbage.setsockopt(zmq.LINGER, 0)
+            garbage.connect(f"tcp://127.0.0.1:{master.port}")
+            try:
+                for i in range(50):
+                    assert worker.send(WorkerHeartbeat("running", i, 1.0, 0.1, 1, i))
+                    if i == 25:
+                        await garbage.send(b"not a horde frame")
+                await asyncio.sleep(0.3)  # let all of it arrive before the first call
+                got: list[int] = []
+                while len(got) < 50:
+                    batch = await asyncio.wait_for(master.recv_many(), STEP)
+                    assert all(wid == "w0" for wid, _ in batch)
+                    got.extend(m.seq for _, m in batch if isinstance(m, WorkerHeartbeat))
+                assert got == list(range(50))
+                assert master.dropped == 1
+            finally:
+                worker.close()
+                garbage.close(linger=0)
+                raw.destroy(linger=0)
+
+    run(loop_kind, main)
