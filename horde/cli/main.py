@@ -50,6 +50,10 @@ def check_runnable(config: Config, scripts: LoadedScripts) -> None:
 
 def run(argv: Sequence[str]) -> int:
     """Everything `main` does, returning the exit code instead of exiting."""
+    if argv and argv[0] == "keys":
+        from horde.cli.keys import run_keys
+
+        return run_keys(list(argv[1:]))
     if argv and argv[0] == "demo":
         from horde.cli.demo import run_demo
 

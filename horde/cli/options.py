@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="horde",
         description="Load test a service with users written in plain Python.",
         argument_default=argparse.SUPPRESS,
-        epilog="Run `horde demo` for a demonstration against a built-in target.",
+        epilog="`horde demo` runs a demonstration against a built-in target; "
+               "`horde keys DIR` makes CURVE keys for --curve-keys.",
     )
     for option in OPTIONS:
         if option.flag_only:

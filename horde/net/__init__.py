@@ -5,7 +5,14 @@ carry `horde.wire` messages; malformed frames are dropped and logged, sends
 never block, and CURVE keys (`CurveKeys`) encrypt and authenticate when set.
 """
 
-from horde.net.keys import CurveKeys, load_keypair, load_public_key, load_public_keys, new_keypair
+from horde.net.keys import (
+    CurveKeys,
+    load_keypair,
+    load_public_key,
+    load_public_keys,
+    new_keypair,
+    write_fleet_keys,
+)
 from horde.net.master import MAX_FRAME_FROM_WORKER, MasterChannel
 from horde.net.sockets import DEFAULT_PORT, tcp_endpoint
 from horde.net.worker import MAX_FRAME_FROM_MASTER, WorkerChannel
@@ -18,6 +25,7 @@ __all__ = [
     "load_public_key",
     "load_public_keys",
     "new_keypair",
+    "write_fleet_keys",
     "DEFAULT_PORT",
     "MAX_FRAME_FROM_WORKER",
     "MAX_FRAME_FROM_MASTER",

@@ -26,7 +26,14 @@ import zmq.utils.z85
 
 from horde.errors import UsageError
 
-__all__ = ["CurveKeys", "load_keypair", "load_public_key", "load_public_keys", "new_keypair"]
+__all__ = [
+    "CurveKeys",
+    "load_keypair",
+    "load_public_key",
+    "load_public_keys",
+    "new_keypair",
+    "write_fleet_keys",
+]
 
 KeySource = str | os.PathLike[str]
 
@@ -85,6 +92,40 @@ def load_public_keys(sources: KeySource | Iterable[KeySource]) -> frozenset[byte
         else:
             keys.add(load_public_key(item))
     return frozenset(keys)
+
+
+def write_fleet_keys(base: Path) -> tuple[Path, Path]:
+    """Create the two ``--curve-keys`` directories of a fleet under ``base``.
+
+    ``base/master`` (stays on the master): the master's pair, the admitted
+    workers' public key in ``workers/``, and the worker pair too, so that
+    ``--processes`` children on the master's machine can join.
+    ``base/worker`` (copied to every worker machine): the worker pair and the
+    master's public key, never the master's secret.
+    Refuses to overwrite an existing key directory.
+    """
+    master_dir, worker_dir = base / "master", base / "worker"
+    for directory in (master_dir, worker_dir):
+        if directory.exists():
+            raise UsageError(f"{directory} exists already; keys are never overwritten")
+    try:
+        (master_dir / "workers").mkdir(parents=True)
+        worker_dir.mkdir(parents=True)
+        for directory in (master_dir, worker_dir):
+            directory.chmod(0o700)
+        master_public, _ = zmq.auth.create_certificates(master_dir, "master")
+        worker_public, worker_secret = zmq.auth.create_certificates(worker_dir, "worker")
+        for source, target in ((worker_public, master_dir / "workers" / "worker.key"),
+                               (worker_public, master_dir / "worker.key"),
+                               (worker_secret, master_dir / "worker.key_secret"),
+                               (master_public, worker_dir / "master.key")):
+            target.write_bytes(Path(source).read_bytes())
+        for secret in (master_dir / "master.key_secret", master_dir / "worker.key_secret",
+                       worker_dir / "worker.key_secret"):
+            secret.chmod(0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write CURVE keys under {base}: {exc}") from exc
+    return master_dir, worker_dir
 
 
 def new_keypair() -> tuple[bytes, bytes]:
