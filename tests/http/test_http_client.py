@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 import pytest
-from conftest import Recorder, run
+from http_helpers import Recorder, run
 from http_servers import GoodServer
 
 from horde.bridge import SyncRunner

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from conftest import Recorder, run
+from http_helpers import Recorder, run
 from http_servers import BrokenServer, GoodServer
 
 from horde.bridge import SyncRunner

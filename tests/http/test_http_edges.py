@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from conftest import Recorder, run
+from http_helpers import Recorder, run
 from http_servers import GoodServer
 
 from horde.http import HttpSession, Response

@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import Recorder, run
+from http_helpers import Recorder, run
 from http_servers import BrokenServer, GoodServer
 
 from horde.bridge import SyncRunner

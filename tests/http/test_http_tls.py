@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Recorder, run
+from http_helpers import Recorder, run
 from http_servers import GoodServer
 
 from horde.http import HttpSession, Response
