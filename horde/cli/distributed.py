@@ -119,10 +119,9 @@ def _worker_keys(config: Config) -> CurveKeys | None:
 
 async def run_master(config: Config, local_workers: int) -> int:
     path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-    scripts = load_scripts(path, config.user_classes)
     from horde.cli.main import check_runnable  # the same checks as a local run
 
-    check_runnable(config, scripts)
+    scripts = check_runnable(config, load_scripts(path, config.user_classes))
     files, entry = read_test_files(path)
     bundle = bundle_from_contents(files, entry)
     events = build_events(scripts)

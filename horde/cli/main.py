@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from horde.cli.config import Config, load_config
@@ -28,24 +29,30 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="horde: %(levelname)s: %(message)s", force=True)
 
 
-def check_runnable(config: Config, scripts: LoadedScripts) -> None:
-    """Refuse, before anything starts, a run that could only do nothing."""
+def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
+    """Refuse, before anything starts, a run that could only do nothing.
+
+    Returns the scripts narrowed to the user classes that have a task to run
+    under -T/-E: a class left without tasks gets no users (as in Locust).
+    """
     if config.headless and config.users == 0:
         # A headless test starts at once with -u users: 0 would idle until -t or Ctrl-C
         # and exit 0 as if the target had passed. The web UI may start from 0.
         raise UsageError("-u/--users is 0: a headless test needs at least one user")
     tags = frozenset(config.tags) if config.tags is not None else None
     exclude = frozenset(config.exclude_tags) if config.exclude_tags is not None else None
-    runnable = [c for c in scripts.user_classes if has_tasks(c, tags, exclude)]
+    runnable = tuple(c for c in scripts.user_classes if has_tasks(c, tags, exclude))
     if not runnable:
         raise UsageError("no user class has a task to run" +
                          (" with these tags" if tags or exclude else
                           "; give each user class at least one @task"))
-    missing_host = [c.__name__ for c in scripts.user_classes
+    # Without --headless the start form (or POST /api/start) may still give the host.
+    missing_host = [c.__name__ for c in runnable
                     if issubclass(c, HttpUser) and not (config.host or c.host)]
-    if missing_host:
+    if missing_host and config.headless:
         raise UsageError(f"no host for {', '.join(missing_host)}: pass -H http://HOST:PORT "
                          "or set `host = ...` on the class")
+    return replace(scripts, user_classes=runnable)
 
 
 def run(argv: Sequence[str]) -> int:
@@ -66,8 +73,7 @@ def run(argv: Sequence[str]) -> int:
 
             return run_distributed(config)
         path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-        scripts = load_scripts(path, config.user_classes)
-        check_runnable(config, scripts)
+        scripts = check_runnable(config, load_scripts(path, config.user_classes))
         raise_open_files_limit()
         if config.headless:
             from horde.cli.headless import run_headless

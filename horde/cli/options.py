@@ -122,6 +122,14 @@ def _processes(text: Any) -> int | str:
     return value
 
 
+def _exit_code(text: Any) -> int:
+    value = _positive_int(text)
+    if value > 255:
+        # A shell sees only the low 8 bits: 256 would read as success.
+        raise UsageError(f"expected an exit code from 0 to 255, got {value}")
+    return value
+
+
 def _port(text: Any) -> int:
     value = _positive_int(text)
     if value > 65535:
@@ -195,7 +203,7 @@ OPTIONS: tuple[Option, ...] = (
            "print only the final summary, no live statistics", flag_only=True),
     Option("loglevel", ("-L", "--loglevel"), _loglevel, "INFO",
            "DEBUG, INFO, WARNING, ERROR or CRITICAL", "LEVEL"),
-    Option("exit_code_on_error", ("--exit-code-on-error",), _positive_int, 1,
+    Option("exit_code_on_error", ("--exit-code-on-error",), _exit_code, 1,
            "exit code when any request failed or a task raised", "CODE"),
     # --- web UI ---
     Option("web_host", ("--web-host",), _str, "127.0.0.1",

@@ -206,6 +206,7 @@ class LocalRunner:
     def reset_stats(self) -> None:
         self.stats.take_delta()
         self.aggregate.reset()
+        self.clock.mark_stats_reset()
 
     # --- the clock ----------------------------------------------------------
 
@@ -240,7 +241,7 @@ class LocalRunner:
         return self.clock.started_at
 
     def snapshot(self) -> StatsSnapshot:
-        return self.aggregate.snapshot(self.elapsed)
+        return self.aggregate.snapshot(self.clock.stats_elapsed)
 
     def info(self) -> RunInfo:
         summary = self.health.summary

@@ -224,9 +224,10 @@ class MasterRunner:
 
     def reset_stats(self) -> None:
         self.aggregate.reset()
+        self.clock.mark_stats_reset()
 
     def snapshot(self) -> StatsSnapshot:
-        return self.aggregate.snapshot(self.elapsed)
+        return self.aggregate.snapshot(self.clock.stats_elapsed)
 
     @property
     def elapsed(self) -> float:

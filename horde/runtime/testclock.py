@@ -33,6 +33,7 @@ class TestClock:
         """Wall-clock start of the current (or last) test; None before the first."""
         self._start = 0.0
         self._end: float | None = None
+        self._stats_from = 0.0  # where in the test the statistics were last reset
         self._ticker: asyncio.Task[None] | None = None
         self._run_timer: asyncio.TimerHandle | None = None
 
@@ -41,7 +42,7 @@ class TestClock:
         """Start at zero: `on_second` after every second, `on_run_time` after `run_time`."""
         self.end()
         self.started_at = datetime.now(UTC)
-        self._start, self._end = self._loop.time(), None
+        self._start, self._end, self._stats_from = self._loop.time(), None, 0.0
         self._ticker = self._loop.create_task(self._tick_loop(on_second), name="test-clock")
         if run_time is not None:
             self._run_timer = self._loop.call_later(run_time, on_run_time)
@@ -66,6 +67,15 @@ class TestClock:
             return 0.0
         end = self._loop.time() if self._end is None else self._end
         return end - self._start
+
+    def mark_stats_reset(self) -> None:
+        """Statistics start again from now: rates are over the time since."""
+        self._stats_from = self.elapsed
+
+    @property
+    def stats_elapsed(self) -> float:
+        """Seconds the current statistics cover (the test, or since the last reset)."""
+        return max(0.0, self.elapsed - self._stats_from)
 
     async def _tick_loop(self, on_second: Callable[[], None]) -> None:
         next_at = self._start + 1.0

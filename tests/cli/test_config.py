@@ -79,3 +79,10 @@ def test_unknown_flag_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_user_classes_positional(tmp_path: Path) -> None:
     config = load_config(["A", "B", "--headless"], environ={}, cwd=tmp_path)
     assert config.user_classes == ("A", "B") and config.headless
+
+
+def test_exit_code_must_fit_a_shell(tmp_path: Path) -> None:
+    assert load_config(["--exit-code-on-error", "255"], environ={}, cwd=tmp_path) \
+        .exit_code_on_error == 255
+    with pytest.raises(UsageError, match="0 to 255"):
+        load_config(["--exit-code-on-error", "256"], environ={}, cwd=tmp_path)

@@ -225,3 +225,28 @@ def test_out_of_open_files_is_said_once_and_counted(tmp_path: Path,
     # Users that did get a socket kept working, and nothing was lost.
     assert result["total"]["requests"] - result["total"]["failures"] == \
         plain_target.counts().answered > 0
+
+
+def test_classes_left_without_tasks_by_tags_get_no_users(tmp_path: Path,
+                                                        plain_target: Target) -> None:
+    script = write_script(tmp_path, """
+        from horde import HttpUser, tag, task, constant
+        class Tagged(HttpUser):
+            wait_time = constant(0.05)
+            @tag("x")
+            @task
+            def fast(self):
+                self.client.get("/fast")
+        class Untagged(HttpUser):
+            wait_time = constant(0.05)
+            @task
+            def other(self):
+                self.client.get("/status/200")
+    """)
+    run = run_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-u", "4",
+                     "-r", "40", "-t", "1s", "-T", "x"], tmp_path, json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stderr
+    assert run.result is not None
+    assert run.result["exceptions"] == []
+    assert [e["name"] for e in run.result["endpoints"]] == ["/fast"]
+    assert run.result["users"] == 4

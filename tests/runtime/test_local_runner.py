@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from horde import User, constant, task
 from horde.events import Events
 from horde.runtime.local import LocalRunner, RunOptions
@@ -53,6 +55,32 @@ def test_update_changes_the_user_count_both_ways() -> None:
         runner.update(1, 100.0)
         await asyncio.sleep(0.3)
         assert runner.counts() == {"Idle": 1}
+        await runner.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+class Busy(User):
+    wait_time = constant(0.01)
+
+    @task
+    def work(self) -> None:
+        self.environment.record("GET", "/x", 100, 1, None, 50)
+
+
+def test_rates_after_a_reset_are_over_the_time_since_the_reset() -> None:
+    async def scenario() -> None:
+        runner = LocalRunner([Busy], RunOptions(), Events())
+        await runner.start(2, 100.0)
+        await asyncio.sleep(1.2)
+        runner.reset_stats()
+        await asyncio.sleep(1.0)  # the tick at 2 s folds 0.8 s of requests in
+        snapshot = runner.snapshot()
+        assert snapshot.total.requests > 0
+        # Rates are over the time since the reset, not diluted over the whole test.
+        assert snapshot.duration_s <= runner.elapsed - 1.2
+        assert snapshot.total.rps == pytest.approx(
+            snapshot.total.requests / snapshot.duration_s, rel=0.01)
         await runner.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 20))
