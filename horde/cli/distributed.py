@@ -180,8 +180,14 @@ async def _wait_for_workers(runner: MasterRunner, config: Config, n: int, consol
 
 def worker_command(config: Config, master_host: str, master_port: int,
                    reconnect_timeout: float) -> list[str]:
+    # Children of a master share its terminal: their INFO lines would repeat
+    # the master's ("joined", ...), so they say only what goes wrong, unless the
+    # user asked for DEBUG. Children of `--worker --processes` keep the level:
+    # there they are the only voice.
+    quiet = not config.worker and config.loglevel != "DEBUG"
+    level = "WARNING" if quiet else config.loglevel
     argv = [sys.executable, "-m", "horde", "--worker", "--master-host", master_host,
-            "--master-port", str(master_port), "--loglevel", config.loglevel,
+            "--master-port", str(master_port), "--loglevel", level,
             "--reconnect-timeout", f"{reconnect_timeout}s"]
     if config.curve_keys is not None:
         argv += ["--curve-keys", str(Path(config.curve_keys).resolve())]
