@@ -6,10 +6,12 @@ exception handler ("exception was never retrieved" included).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
 import textwrap
+from typing import NoReturn
 
 import pytest
 from http_helpers import Recorder, run
@@ -151,22 +153,34 @@ def test_refused(recorder: Recorder) -> None:
 
     r = run(main())
     assert r.status_code == 0
-    assert str(r.error) == "ConnectError: [Errno 111] Connection refused" or str(
-        r.error
-    ).startswith("ConnectError: ")
+    assert str(r.error) == "ConnectError: [Errno 111] Connection refused"
     assert [rec.ttfb_us for rec in recorder.records] == [0, 0]
     assert all(e is not None and e.startswith("ConnectError") for e in recorder.errors)
 
 
 def test_dns_failure(recorder: Recorder) -> None:
+    """A name that does not resolve is a ConnectError. The resolver is replaced
+    by one that fails at once: a test never sends a DNS query off this machine."""
+
+    async def no_such_name(*args: object, **kwargs: object) -> NoReturn:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
     async def main() -> Response:
-        s = HttpSession("http://nonexistent.invalid", recorder, connect_timeout=5)
+        s = HttpSession("http://no-such-host.invalid", recorder, connect_timeout=5)
         r = await s.get("/")
         await s.aclose()
         return r
 
-    r = run(main())
-    assert r.status_code == 0 and str(r.error).startswith("ConnectError: [Errno")
+    loop = asyncio.new_event_loop()
+    loop.getaddrinfo = no_such_name  # type: ignore[method-assign]
+    try:
+        r = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert r.status_code == 0
+    assert str(r.error).startswith("ConnectError: [Errno"), r.error
+    assert "Name or service not known" in str(r.error)
+    assert recorder.errors == [str(r.error)]
 
 
 def test_connect_timeout_during_tls_handshake(broken: BrokenServer, recorder: Recorder) -> None:
