@@ -99,7 +99,9 @@ class ResponseContextManager(Response):
         if self._reported:
             return
         self._reported = True
-        if exc is not None and not isinstance(exc, _CONTROL_FLOW):
+        # Only the script's own errors fail the request: a cancellation (a hard
+        # stop) or a control-flow exception leaves the answer to speak for itself.
+        if isinstance(exc, Exception) and not isinstance(exc, _CONTROL_FLOW):
             error: str | None = _error_text(exc)
         elif self._outcome is _UNDECIDED:
             error = self._natural_error()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
@@ -312,3 +313,28 @@ def test_catch_response_sync(good: GoodServer, recorder: Recorder) -> None:
     sync(task)
     assert recorder.errors == [None, "unexpected body", "KeyError: 'k'"]
     assert [r.method for r in recorder.records] == ["GET", "POST", "GET"]
+
+
+def test_catch_response_cancelled_inside_the_block_keeps_the_answer(
+        good: GoodServer, recorder: Recorder) -> None:
+    """A hard stop cancels a user inside its `with` block: the 200 it already got
+    is recorded as a success, not as a "CancelledError" failure."""
+
+    async def main() -> None:
+        s = HttpSession(good.url, recorder)
+        entered = asyncio.Event()
+
+        async def task() -> None:
+            async with s.get("/", catch_response=True):
+                entered.set()
+                await asyncio.sleep(30)
+
+        running = asyncio.ensure_future(task())
+        await entered.wait()
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+        await s.aclose()
+
+    run(main())
+    assert recorder.errors == [None]
