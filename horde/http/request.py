@@ -114,7 +114,8 @@ def add_params(target: str, params: Any) -> str:
     if params is None:
         return target
     if isinstance(params, bytes):
-        query = params.decode("ascii")
+        # requests sends bytes as given: UTF-8 text, percent-encoded below.
+        query = params.decode("utf-8", "replace")
     elif isinstance(params, str):
         query = params
     else:
@@ -123,9 +124,10 @@ def add_params(target: str, params: Any) -> str:
         return target
     target = target.partition("#")[0]  # fragments are never sent
     if "?" not in target:
-        return f"{target}?{query}"
+        return requote(f"{target}?{query}")
     # "/q?" (an empty query) takes the parameters as they are, without "&".
-    return f"{target}{query}" if target.endswith(("?", "&")) else f"{target}&{query}"
+    joined = f"{target}{query}" if target.endswith(("?", "&")) else f"{target}&{query}"
+    return requote(joined)  # a str query may hold spaces or non-ASCII text
 
 
 def _pairs(fields: Any) -> list[tuple[Any, Any]]:

@@ -101,3 +101,15 @@ def test_resolve_relative_absolute_and_names() -> None:
         resolve("/x", None, origins)
     with pytest.raises(ValueError):
         resolve("ftp://h/x", base, origins)
+
+
+@pytest.mark.parametrize("params, expected", [
+    ("q=日本", "/s?q=%E6%97%A5%E6%9C%AC"),
+    (b"q=\xc3\xa9", "/s?q=%C3%A9"),
+    ({"q": "日本 x"}, "/s?q=%E6%97%A5%E6%9C%AC+x"),
+    ("a=%20b", "/s?a=%20b"),
+])
+def test_params_with_non_ascii_text_are_percent_encoded(params: object, expected: str) -> None:
+    from horde.http.request import add_params
+
+    assert add_params("/s", params) == expected
