@@ -109,11 +109,16 @@ def finish(
     )
     return response
 
+
+
 def finish_invalid(
     record: RecordFn, method: str, url: str, name: str | None, exc: ValueError, catch: bool
 ) -> Response:
+    """Record a URL that cannot be requested; its query stays out of the name,
+    so generated URLs do not make a statistics line each."""
     hop = Hop(None, RequestError(f"InvalidURL: {exc}"))
-    return finish(record, method, name or url, url, hop, hop, catch, None, None, [])
+    default_name = url.partition("?")[0].partition("#")[0]
+    return finish(record, method, name or default_name, url, hop, hop, catch, None, None, [])
 
 
 def header_items(headers: HeadersArg) -> list[tuple[str, str | None]]:

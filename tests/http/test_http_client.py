@@ -254,9 +254,12 @@ def test_no_base_url_absolute_only(good: GoodServer, recorder: Recorder) -> None
         assert (await s.get(good.url + "/")).ok
         r = await s.get("/relative")
         assert r.status_code == 0 and "InvalidURL" in str(r.error)
+        for n in range(3):  # generated URLs do not make a statistics line each
+            await s.get(f"/relative?id={n}")
         await s.aclose()
 
     run(main())
+    assert [r.name for r in recorder.records[1:]] == ["/relative"] * 4
 
 
 # --- catch_response ---------------------------------------------------------
