@@ -42,7 +42,7 @@ def sync_only(
     table: TaskTable, tags: frozenset[str] | None, exclude_tags: frozenset[str] | None
 ) -> bool:
     """True when every task and hook of `table`, nested TaskSets included, is a plain `def`."""
-    return _sync_only(table, tags, exclude_tags, set())
+    return _sync_only(table, tags, exclude_tags, set())[0]
 
 
 def _sync_only(
@@ -50,14 +50,18 @@ def _sync_only(
     tags: frozenset[str] | None,
     exclude_tags: frozenset[str] | None,
     visiting: set[int],
-) -> bool:
+) -> tuple[bool, bool]:
+    """(answer, provisional). An answer that leaned on a table still being
+    worked out (TaskSets that contain each other) is provisional and is not
+    cached: only the outermost call knows the whole cycle."""
     cached = table.sync_only
     if cached is not None:
-        return cached
+        return cached, False
     if id(table) in visiting:
         # A TaskSet that contains itself adds no async callable by recursing.
-        return True
+        return True, True
     visiting.add(id(table))
+    provisional = False
     try:
         result = table.on_start in _SYNC_HOOK and table.on_stop in _SYNC_HOOK
         for entry in table.entries:
@@ -65,14 +69,19 @@ def _sync_only(
                 break
             if entry.kind == TASKSET:
                 nested = task_table(entry.fn, tags, exclude_tags, entry.tags)
-                result = _sync_only(nested, tags, exclude_tags, visiting)
+                result, leaned = _sync_only(nested, tags, exclude_tags, visiting)
+                provisional = provisional or leaned
             else:
                 result = entry.kind == SYNC
     finally:
         visiting.discard(id(table))
-    # Tables are cached per tag filter, so the answer is too.
-    table.sync_only = result
-    return result
+    # Tables are cached per tag filter, so the answer is too. A False answer is
+    # final whatever it leaned on; a True one only when nothing was provisional,
+    # or at the outermost call, where the whole cycle has been seen.
+    if not result or not provisional or not visiting:
+        table.sync_only = result
+        provisional = False
+    return result, provisional
 
 
 def stop_hook_sync(user: Any, owner: Any, table: TaskTable) -> None:

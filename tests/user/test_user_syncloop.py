@@ -323,3 +323,23 @@ def test_closed_gate_stops_an_all_sync_http_user_before_sending() -> None:
     run_user(U(env))
     assert log == ["t", "stop"]
     assert env.requests == [] and env.exceptions == [] and env.waits == []
+
+
+def test_sync_only_with_tasksets_that_contain_each_other() -> None:
+    """Deciding A first must not cache B as all-sync on A's provisional answer:
+    B can reach A's async task, so B is not all-sync either."""
+
+    class A(TaskSet):
+        @task
+        async def slow(self) -> None:
+            pass
+
+    class B(TaskSet):
+        @task
+        def quick(self) -> None:
+            pass
+
+    A.tasks = [B]
+    B.tasks = [A]
+    assert not sync_only(task_table(A), None, None)
+    assert not sync_only(task_table(B), None, None)
