@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import resource
 
-__all__ = ["raise_open_files_limit", "OPEN_FILES_ADVICE"]
+from horde.stats.store import MAX_ENDPOINTS, OTHER_NAME
+
+__all__ = ["raise_open_files_limit", "OPEN_FILES_ADVICE", "TOO_MANY_NAMES_ADVICE"]
 
 OPEN_FILES_ADVICE = (
     "the process ran out of open files (EMFILE); each user needs one socket. "
     "Raise the limit before starting horde (e.g. `ulimit -n 65536`), "
     "or spread the users over more processes (--processes)."
+)
+
+
+TOO_MANY_NAMES_ADVICE = (
+    f"more than {MAX_ENDPOINTS:,} distinct request names: the rest are counted under "
+    f"{OTHER_NAME!r}. Group generated URLs with name=, e.g. "
+    "self.client.get(f\"/items/{id}\", name=\"/items/[id]\")."
 )
 
 

@@ -31,7 +31,7 @@ from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
 from horde.runtime.dispatch import targets_for
 from horde.runtime.environment import RunShared
 from horde.runtime.health import HealthMonitor, HealthSample
-from horde.runtime.limits import OPEN_FILES_ADVICE
+from horde.runtime.limits import OPEN_FILES_ADVICE, TOO_MANY_NAMES_ADVICE
 from horde.runtime.population import Population
 from horde.runtime.testclock import TestClock
 from horde.stats import RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
@@ -79,6 +79,7 @@ class LocalRunner:
         self._stopped = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
         self._warned_emfile = False
+        self._warned_names = False
         self._on_second = on_second
         self._on_delta = on_delta
         self.last_health = HealthSample(0.0, 0.0)
@@ -218,6 +219,9 @@ class LocalRunner:
         else:
             self.aggregate.apply(delta, self._second)
             self.aggregate.close_second(self._second, self.population.count)
+            if self.aggregate.names_overflowed and not self._warned_names:
+                self._warned_names = True
+                log.warning(TOO_MANY_NAMES_ADVICE)
         self.last_health = self.health.sample()
         if self._on_second is not None:
             self._on_second(self._second, self.last_health)

@@ -38,6 +38,7 @@ from horde.runtime.dispatch import shares_for, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
+from horde.runtime.limits import TOO_MANY_NAMES_ADVICE
 from horde.runtime.local import RunOptions
 from horde.runtime.testclock import TestClock
 from horde.stats import RequestStats, StatsAggregate, StatsSnapshot
@@ -96,6 +97,7 @@ class MasterRunner:
         self.spawn_rate = 1.0
         self.test_id: str | None = None
         self._last_test_id: str | None = None
+        self._warned_names = False
         self.clock = TestClock(self._loop)
         self._second = 0
         self._on_second = on_second
@@ -292,6 +294,9 @@ class MasterRunner:
     def _tick(self) -> None:
         users = sum(w.users for w in self.fleet.active())
         self.aggregate.close_second(self._second, users)
+        if self.aggregate.names_overflowed and not self._warned_names:
+            self._warned_names = True
+            log.warning(TOO_MANY_NAMES_ADVICE)
         self.fleet.close_second()
         if self.state == "spawning" and self._ramp_done():
             self.state = "running"

@@ -99,6 +99,11 @@ class StatsAggregate:
         self.window_s = window_s
         self.reset()
 
+    @property
+    def names_overflowed(self) -> bool:
+        """More than MAX_ENDPOINTS distinct names came; the rest count as OTHER_NAME."""
+        return self._store.overflowed
+
     def reset(self) -> None:
         """Forget everything (a new run, or the user pressed "reset stats")."""
         self._store = EndpointStore()

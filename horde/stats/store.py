@@ -45,7 +45,15 @@ from horde.stats.columns import (
 from horde.stats.histogram import N_BUCKETS, IntArray
 from horde.stats.window import SecondRing
 
-__all__ = ["EndpointStore", "NO_MIN", "MAX_PENDING", "ADDITIVE"]
+__all__ = ["EndpointStore", "NO_MIN", "MAX_PENDING", "ADDITIVE", "MAX_ENDPOINTS", "OTHER_NAME"]
+
+MAX_ENDPOINTS = 2_000
+"""Distinct (method, name) rows kept; later names are counted under OTHER_NAME.
+
+Each row holds two dense histograms (~27 KB). A script that requests
+generated URLs without `name=` would otherwise grow memory and snapshot time
+without bound (20,000 names: ~1 GB and a second per snapshot)."""
+OTHER_NAME = "(other names)"
 
 NO_MIN = np.iinfo(np.int64).max
 """Min line of a row without requests (so np.minimum.at needs no special case)."""
@@ -75,11 +83,13 @@ class EndpointStore:
 
     __slots__ = (
         "keys", "row_of", "totals", "hist", "ttfb", "_pending", "_n_pending", "_rows_cache",
+        "_overflowed",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.keys: list[Key] = []
         self.row_of: dict[Key, int] = {}
+        self._overflowed = False
         self.totals: IntArray = self._new_totals(0)
         self.hist: IntArray = np.zeros((0, N_BUCKETS), dtype=np.int64)
         self.ttfb: IntArray = np.zeros((0, N_BUCKETS), dtype=np.int64)
@@ -122,7 +132,18 @@ class EndpointStore:
         self._rows_cache[whole] = out
         return out
 
+    @property
+    def overflowed(self) -> bool:
+        """True once a name beyond MAX_ENDPOINTS was folded into OTHER_NAME."""
+        return self._overflowed
+
     def _add_row(self, key: Key) -> int:
+        if len(self.keys) >= MAX_ENDPOINTS and key[1] != OTHER_NAME:
+            self._overflowed = True
+            other = (key[0], OTHER_NAME)
+            row = self.row_of[other] if other in self.row_of else self._add_row(other)
+            self.row_of[key] = row  # later reports of this name go straight there
+            return row
         row = len(self.keys)
         if row >= self.capacity:
             # Double the arrays: rows are rare (one per endpoint), so copies are too.

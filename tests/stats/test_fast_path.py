@@ -235,3 +235,27 @@ def test_percentile_rows_huge_counts_fall_back_exactly() -> None:
     got = percentile_rows(counts, PERCENTILE_FRACTIONS)
     for r in range(2):
         assert got[r].tolist() == percentiles_of_counts(counts[r], PERCENTILE_FRACTIONS)
+
+
+def test_names_beyond_the_cap_are_counted_under_one_other_line() -> None:
+    """Generated URLs without name= must not grow memory without bound."""
+    from horde.stats import RequestStats, StatsAggregate
+    from horde.stats.store import MAX_ENDPOINTS, OTHER_NAME
+
+    aggregate = StatsAggregate()
+    stats = RequestStats()
+    for n in range(MAX_ENDPOINTS + 500):
+        stats.record("GET", f"/item/{n}", 100, 1, "HTTP 500" if n % 2 else None, 50)
+    aggregate.apply(stats.take_delta(), 0)
+    stats.record("GET", f"/item/{MAX_ENDPOINTS + 1}", 100, 1, None, 50)  # seen again later
+    aggregate.apply(stats.take_delta(), 1)
+    aggregate.close_second(1, 1)
+    snapshot = aggregate.snapshot(2.0)
+    assert aggregate.names_overflowed
+    assert len(snapshot.endpoints) == MAX_ENDPOINTS + 1
+    [other] = [e for e in snapshot.endpoints if e.name == OTHER_NAME]
+    again_has_a_row = any(e.name == f"/item/{MAX_ENDPOINTS + 1}" for e in snapshot.endpoints)
+    assert other.requests == 500 + (0 if again_has_a_row else 1)
+    assert sum(e.requests for e in snapshot.endpoints) == snapshot.total.requests
+    assert snapshot.total.requests == MAX_ENDPOINTS + 501
+    assert sum(e.failures for e in snapshot.endpoints) == (MAX_ENDPOINTS + 500) // 2
