@@ -169,8 +169,7 @@ class HttpUser(User):
         super().__init__(environment)
         timeout = self.network_timeout
         if timeout is None:
-            # Not part of the UserEnvironment protocol; the runtime's slot has it.
-            timeout = getattr(environment, "request_timeout", None) or 60.0
+            timeout = environment.request_timeout
         self.client = HttpSession(
             environment.host or self.host,
             environment.record,

@@ -131,6 +131,7 @@ class FakeEnvironment:
         self.events = Events()
         self.tags: frozenset[str] | None = None
         self.exclude_tags: frozenset[str] | None = None
+        self.request_timeout = 60.0
         self.limit = limit
         self.records: list[tuple[str, str, int, str | None]] = []
         self.exceptions: list[tuple[str, BaseException]] = []

@@ -31,6 +31,7 @@ class FakeEnv:
         self.events = Events()
         self.tags = tags
         self.exclude_tags = exclude_tags
+        self.request_timeout = 60.0
         self.stop_after = stop_after
         self.stopping = False
         self.now = 1000.0
