@@ -1,8 +1,9 @@
 """Load test scripts and find what to run in them.
 
-A script is imported as a fresh module under a private name (never cached in
-`sys.modules` under its file name, so two runs in one process do not share
-state). Every way a script can be broken becomes a `ScriptError` whose message
+A script is imported as a fresh module under a private name
+(`horde_script_N_stem` in `sys.modules`, never its file name, so it cannot
+shadow or be shadowed by a module of the same name; loading again replaces
+it). Every way a script can be broken becomes a `ScriptError` whose message
 names the file and line: a syntax error, an exception while importing, no User
 class, or user class names on the command line that the script lacks.
 """
@@ -69,7 +70,7 @@ def _location_in(path: Path, tb: Any) -> str | None:
     return found
 
 
-def _import(path: Path, index: int) -> ModuleType:
+def _exec(path: Path, index: int) -> ModuleType:
     name = f"horde_script_{index}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -80,8 +81,21 @@ def _import(path: Path, index: int) -> ModuleType:
     directory = str(path.parent.resolve())
     if directory not in sys.path:
         sys.path.insert(0, directory)
+    # Registered while it runs, as `import` would: dataclasses, typing and pickle
+    # look the module up by name (a script with `from __future__ import
+    # annotations` and a @dataclass fails to load otherwise).
+    sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _import(path: Path, index: int) -> ModuleType:
+    try:
+        return _exec(path, index)
     except SyntaxError as exc:
         where = f"{exc.filename or path}:{exc.lineno}" if exc.lineno else str(path)
         detail = (exc.text or "").strip()
@@ -91,7 +105,6 @@ def _import(path: Path, index: int) -> ModuleType:
         where = _location_in(path, exc.__traceback__) or str(path)
         kind = "import failed" if isinstance(exc, ImportError) else "error while loading"
         raise ScriptError(f"{kind}: {type(exc).__name__}: {exc}", where) from None
-    return module
 
 
 def _is_runnable(value: Any) -> bool:

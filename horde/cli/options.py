@@ -10,6 +10,7 @@ user understands.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,8 @@ def _positive_float(text: Any) -> float:
         value = float(text)
     except (TypeError, ValueError):
         raise UsageError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise UsageError(f"expected a number above zero, got {text!r}")
+    if not value > 0 or not math.isfinite(value):
+        raise UsageError(f"expected a finite number above zero, got {text!r}")
     return value
 
 

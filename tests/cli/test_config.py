@@ -86,3 +86,9 @@ def test_exit_code_must_fit_a_shell(tmp_path: Path) -> None:
         .exit_code_on_error == 255
     with pytest.raises(UsageError, match="0 to 255"):
         load_config(["--exit-code-on-error", "256"], environ={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
+def test_spawn_rate_must_be_finite_and_positive(tmp_path: Path, value: str) -> None:
+    with pytest.raises(UsageError, match="--spawn-rate: expected a finite number above zero"):
+        load_config(["-r", value], environ={}, cwd=tmp_path)

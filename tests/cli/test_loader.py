@@ -106,3 +106,22 @@ def test_script_can_import_its_own_helper_module(tmp_path: Path) -> None:
     path = write(tmp_path, "main.py", "from _paths import HOME\nfrom horde import User, task\n"
                                       "class U(User):\n    @task\n    def t(self): pass\n")
     assert [c.__name__ for c in load_scripts(path).user_classes] == ["U"]
+
+
+def test_script_with_future_annotations_and_a_dataclass(tmp_path: Path) -> None:
+    """dataclasses look the module up in sys.modules while the class is built."""
+    path = write(tmp_path, "dc.py", """
+        from __future__ import annotations
+        from dataclasses import dataclass
+        from horde import User, task
+
+        @dataclass
+        class Item:
+            id: int
+
+        class U(User):
+            @task
+            def t(self) -> None:
+                Item(1)
+    """)
+    assert [c.__name__ for c in load_scripts(path).user_classes] == ["U"]
