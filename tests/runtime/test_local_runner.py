@@ -84,3 +84,19 @@ def test_rates_after_a_reset_are_over_the_time_since_the_reset() -> None:
         await runner.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def test_a_new_target_during_a_ramp_keeps_the_run_spawning() -> None:
+    """The replaced ramp's end must not mark the new ramp done."""
+
+    async def scenario() -> None:
+        runner = LocalRunner([Idle], RunOptions(), Events())
+        await runner.start(100, 50.0)
+        await asyncio.sleep(0.1)
+        runner.update(200, 50.0)  # ~4 s of ramp ahead
+        await asyncio.sleep(0.2)
+        assert runner.state == "spawning"
+        assert runner.counts()["Idle"] < 200
+        await runner.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
