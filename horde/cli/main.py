@@ -3,7 +3,8 @@
 Exit codes: 0 when every request succeeded; `--exit-code-on-error` (default 1)
 when a request failed or a task raised; 2 for a usage error or a broken script.
 Nothing reaches the user as a bare traceback: horde's own errors are printed
-as one clear message, anything unexpected with a short explanation.
+as one clear message, anything unexpected as one line with its type (exit
+code 70; `--loglevel DEBUG` logs the traceback).
 """
 
 from __future__ import annotations
@@ -57,15 +58,15 @@ def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
 
 def run(argv: Sequence[str]) -> int:
     """Everything `main` does, returning the exit code instead of exiting."""
-    if argv and argv[0] == "keys":
-        from horde.cli.keys import run_keys
-
-        return run_keys(list(argv[1:]))
-    if argv and argv[0] == "demo":
-        from horde.cli.demo import run_demo
-
-        return run_demo(list(argv[1:]))
     try:
+        if argv and argv[0] == "keys":
+            from horde.cli.keys import run_keys
+
+            return run_keys(list(argv[1:]))
+        if argv and argv[0] == "demo":
+            from horde.cli.demo import run_demo
+
+            return run_demo(list(argv[1:]))
         config = load_config(argv)
         _setup_logging(config.loglevel)
         if config.master or config.worker or config.processes is not None:
@@ -94,6 +95,12 @@ def run(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print("horde: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, not a dump
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(f"horde: unexpected error: {type(exc).__name__}: {exc} "
+              "(run with --loglevel DEBUG for the traceback, and please report it)",
+              file=sys.stderr)
+        return 70  # EX_SOFTWARE
 
 
 def main() -> None:
