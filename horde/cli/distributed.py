@@ -208,7 +208,10 @@ def _start_children(config: Config, n: int, port: int, host: str = "127.0.0.1",
                     reconnect_timeout: float = CHILD_RECONNECT_S) -> list[subprocess.Popen[bytes]]:
     workdir = tempfile.mkdtemp(prefix="horde-workers-")
     argv = worker_command(config, host, port, reconnect_timeout)
-    return [subprocess.Popen(argv, cwd=workdir, env=_child_env(), stdin=subprocess.DEVNULL)
+    # Own sessions: a Ctrl-C on the terminal reaches the master only, which
+    # stops the test through its workers and loses no answered request.
+    return [subprocess.Popen(argv, cwd=workdir, env=_child_env(), stdin=subprocess.DEVNULL,
+                             start_new_session=True)
             for _ in range(n)]
 
 

@@ -195,10 +195,19 @@ class WorkerRuntime:
             receiver.cancel()
 
     def leave(self, reason: str = "stopped by a signal") -> None:
-        """Stop the users, tell the master (Goodbye) and end `run` (signal handlers call it)."""
-        if self._welcomed:
-            self._channel.send(Goodbye(reason))
-        self._spawn(self._quit(reason))
+        """Stop the users, tell the master (Goodbye) and end `run` (signal handlers call it).
+
+        Goodbye goes last, after the users' final report: the master ignores a
+        worker that left, so a Goodbye first would lose what was answered last.
+        """
+        self._spawn(self._leave(reason))
+
+    async def _leave(self, reason: str) -> None:
+        async with self._control:
+            await self._stop_users(grace=None)
+            if self._welcomed:
+                self._channel.send(Goodbye(reason))
+            self._finish(WorkerOutcome("quit", reason))
 
     def _finish(self, outcome: WorkerOutcome) -> None:
         self._outcome = outcome
