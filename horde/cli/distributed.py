@@ -147,7 +147,8 @@ async def run_master(config: Config, local_workers: int) -> int:
 
                 return await run_with_web(runner, config)
             return await drive(runner, config, console, reporter, runner.force_stop,
-                               prepare=lambda: _wait_for_workers(runner, config, expect, console))
+                               prepare=lambda: _wait_for_workers(runner, config, expect, console,
+                                                                 children))
         finally:
             runner.quit_workers()
             await asyncio.sleep(0.2)  # let the Quit frames leave before the socket closes
@@ -155,14 +156,37 @@ async def run_master(config: Config, local_workers: int) -> int:
             _end_children(children)
 
 
-async def _wait_for_workers(runner: MasterRunner, config: Config, n: int, console: Any) -> bool:
+async def _first_child_exit(children: Sequence[subprocess.Popen[bytes]]) -> int:
+    """The exit code of the first local worker that ends (never returns without children)."""
+    while True:
+        for proc in children:
+            code = proc.poll()
+            if code is not None:
+                return code
+        await asyncio.sleep(0.2)
+
+
+async def _wait_for_workers(runner: MasterRunner, config: Config, n: int, console: Any,
+                            children: Sequence[subprocess.Popen[bytes]] = ()) -> bool:
     console.print(f"horde: waiting for {n} worker{'s' if n != 1 else ''} to connect")
     joined = asyncio.ensure_future(runner.wait_for_workers(n, config.expect_workers_max_wait))
     stopped = asyncio.ensure_future(runner.wait_stopped())
+    # A local worker that ends before the test starts could not join (a broken
+    # script, refused files): waiting for it would wait forever.
+    died = asyncio.ensure_future(_first_child_exit(children)) if children else None
+    waiting = {joined, stopped} | ({died} if died is not None else set())
     try:
-        await asyncio.wait({joined, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopped.cancel()
+        if died is not None and not died.done():
+            died.cancel()
+    if died is not None and died.done() and not joined.done():
+        joined.cancel()
+        console.print(f"horde: a local worker process ended (exit code {died.result()}) "
+                      "before the test could start; its messages are above",
+                      style="red", markup=False)
+        return False
     if stopped.done() and not joined.done():
         joined.cancel()
         return True  # Ctrl-C while waiting: `drive` sees the signal and summarises

@@ -176,3 +176,18 @@ def broken(environment, **kwargs):
     assert [x["where"] for x in result["exceptions"]] == ["test_stop listener"]
     assert "RuntimeError: cleanup failed" in result["exceptions"][0]["error"]
     assert result["exceptions"][0]["occurrences"] == 2
+
+
+def test_processes_with_workers_that_cannot_load_the_files_ends_in_words(
+        fleet: Fleet, plain_target: Target) -> None:
+    """The script loads on the master but raises on the workers: the master must
+    not wait forever for workers that will never join."""
+    script = write_script(fleet.directory / "m", SCRIPT.replace(
+        "class Plain", 'if "horde-worker" in __file__:\n'
+                       '    raise RuntimeError("only breaks on workers")\n\nclass Plain'))
+    proc = fleet.start("procs", ["-f", str(script), "-H", plain_target.url, "--headless",
+                                 "-u", "1", "-t", "2s", "--processes", "1"])
+    assert proc.wait(30) == 2, proc.stderr()
+    assert "before the test could start" in proc.stdout()
+    assert "only breaks on workers" in proc.stderr()
+    assert plain_target.counts().total == 0
