@@ -123,7 +123,7 @@ async def run_master(config: Config, local_workers: int) -> int:
 
     scripts = check_runnable(config, load_scripts(path, config.user_classes))
     files, entry = read_test_files(path)
-    bundle = bundle_from_contents(files, entry)
+    bundle = bundle_from_contents(files, entry, entry_only=path.is_file())
     events = build_events(scripts)
     # --processes alone: a private master on loopback, on any free port.
     own_port = local_workers > 0 and not config.master

@@ -2,7 +2,9 @@
 
 What is shipped for ``-f PATH``:
 
-* a file: that file alone, under its own name (it is the entry);
+* a file: that file (the entry, loaded alone) and the other ``.py`` modules
+  of its directory, which a local run can import as helpers (the script's
+  directory is on ``sys.path``);
 * a directory: every regular file below it except hidden ones (a part
   starting with ``.``), ``__pycache__`` and compiled ``.pyc`` files, so helper
   modules and data files travel with the scripts; the entry is the first
@@ -35,11 +37,24 @@ def _wanted(rel: Path) -> bool:
 def read_test_files(path: Path) -> tuple[dict[str, bytes], str]:
     """({relative path: content}, entry) for a ``-f`` file or directory."""
     try:
+        files: dict[str, bytes] = {}
         if path.is_file():
-            return {path.name: path.read_bytes()}, path.name
+            files[path.name] = path.read_bytes()
+            total = len(files[path.name])
+            for helper in sorted(path.parent.glob("*.py")):
+                if helper.name in files or not helper.is_file() or helper.name.startswith("."):
+                    continue
+                content = helper.read_bytes()
+                total += len(content)
+                if total > MAX_BUNDLE_BYTES:
+                    raise UsageError(f"{path.parent}: the script and its neighbouring modules "
+                                     f"are over the {MAX_BUNDLE_BYTES:,}-byte limit for "
+                                     "shipping them to workers; use a smaller directory")
+                files[helper.name] = content
+            return files, path.name
         if not path.is_dir():
             raise UsageError(f"{path}: no such file or directory")
-        files: dict[str, bytes] = {}
+        files = {}
         total = 0
         for item in sorted(path.rglob("*")):
             rel = item.relative_to(path)
@@ -74,5 +89,6 @@ def install_bundle(bundle: FilesBundle, parent: Path | None = None) -> Path:
 
 
 def load_path(directory: Path, bundle: FilesBundle) -> Path:
-    """What to load from an installed bundle: the one file, or the directory."""
-    return directory / bundle.entry if len(bundle.files) == 1 else directory
+    """What to load from an installed bundle: the entry file, or the directory."""
+    return directory / bundle.entry if bundle.entry_only or len(bundle.files) == 1 \
+        else directory

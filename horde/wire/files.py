@@ -33,7 +33,8 @@ def sha_map(files: Mapping[str, bytes]) -> dict[str, str]:
     return {path: sha256_of(content) for path, content in files.items()}
 
 
-def bundle_from_contents(files: Mapping[str, bytes], entry: str) -> FilesBundle:
+def bundle_from_contents(files: Mapping[str, bytes], entry: str,
+                         entry_only: bool = False) -> FilesBundle:
     """The `FilesBundle` for ``files`` (paths sorted, so equal inputs give equal bundles)."""
     total = sum(len(c) for c in files.values())
     if total > MAX_BUNDLE_BYTES:
@@ -49,7 +50,7 @@ def bundle_from_contents(files: Mapping[str, bytes], entry: str) -> FilesBundle:
     if entry not in files:
         raise UsageError(f"entry file {entry!r} is not among the test files")
     entries = [FileEntry(p, files[p], sha256_of(files[p])) for p in sorted(files)]
-    return FilesBundle(files=entries, entry=entry)
+    return FilesBundle(files=entries, entry=entry, entry_only=entry_only)
 
 
 def differing_files(expected: Mapping[str, str], actual: Mapping[str, str]) -> list[str]:

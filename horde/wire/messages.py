@@ -148,6 +148,9 @@ class FilesBundle(_Msg, frozen=True, tag="files"):
 
     files: list[FileEntry]
     entry: str  # the path of the file to load first (the locustfile)
+    entry_only: bool = False
+    """-f named one file: load only `entry`; the other files are its importable
+    neighbours (helper modules in the same directory), not test scripts."""
 
     def __post_init__(self) -> None:
         total = 0

@@ -191,3 +191,20 @@ def test_processes_with_workers_that_cannot_load_the_files_ends_in_words(
     assert "before the test could start" in proc.stdout()
     assert "only breaks on workers" in proc.stderr()
     assert plain_target.counts().total == 0
+
+
+def test_a_single_file_script_takes_its_helper_modules_to_the_workers(
+        fleet: Fleet, plain_target: Target) -> None:
+    """-f script.py imports a module beside it, as a local run allows: the
+    workers must get that module too (and still load only the script)."""
+    write_script(fleet.directory / "m", 'PATH = "/fast"\n', name="_paths.py")
+    write_script(fleet.directory / "m", "raise RuntimeError('not a test script')\n",
+                 name="other_script.py")
+    script = write_script(fleet.directory / "m", SCRIPT.replace(
+        'self.client.get("/fast")', "self.client.get(PATH)").replace(
+        "from horde import", "from _paths import PATH\nfrom horde import"))
+    proc = fleet.start("procs", ["-f", str(script), "-H", plain_target.url, "--headless",
+                                 "-u", "1", "-r", "50", "-t", "2s", "--processes", "1",
+                                 "--json", str(fleet.directory / "procs.json")])
+    assert proc.wait(60) == 0, proc.stderr()
+    assert fleet.result("procs")["total"]["requests"] == plain_target.counts().total > 0
