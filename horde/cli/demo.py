@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,8 @@ def run_demo(argv: list[str]) -> int:
 
     script = resources.files("horde.demo").joinpath("hordefile.py")
     proc, url = start_demo_target()
-    result = Path(tempfile.mkdtemp(prefix="horde-demo-")) / "result.json"
+    result_dir = Path(tempfile.mkdtemp(prefix="horde-demo-"))
+    result = result_dir / "result.json"
     try:
         print(f"horde demo: {args.users} shoppers browse, log in and buy from the demo shop at "
               f"{url} for {args.run_time}, from a master and {args.processes} worker "
@@ -102,6 +104,7 @@ def run_demo(argv: list[str]) -> int:
         # The demo target fails some checkouts on purpose: that is not a failed demo.
         return 0 if code in (0, 1) else code
     finally:
+        shutil.rmtree(result_dir, ignore_errors=True)
         proc.terminate()
         try:
             proc.wait(timeout=5)

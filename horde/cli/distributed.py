@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -228,19 +229,31 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+class _Children(list[subprocess.Popen[bytes]]):
+    """Local worker processes, and the working directory they share."""
+
+    def __init__(self, procs: list[subprocess.Popen[bytes]], workdir: str) -> None:
+        super().__init__(procs)
+        self.workdir = workdir
+
+
 def _start_children(config: Config, n: int, port: int, host: str = "127.0.0.1",
-                    reconnect_timeout: float = CHILD_RECONNECT_S) -> list[subprocess.Popen[bytes]]:
+                    reconnect_timeout: float = CHILD_RECONNECT_S) -> _Children:
+    # An empty working directory: a child must not read a horde.toml meant for
+    # the parent (its options come from the command line). `_end_children`
+    # removes it.
     workdir = tempfile.mkdtemp(prefix="horde-workers-")
     argv = worker_command(config, host, port, reconnect_timeout)
     # Own sessions: a Ctrl-C on the terminal reaches the master only, which
     # stops the test through its workers and loses no answered request.
-    return [subprocess.Popen(argv, cwd=workdir, env=_child_env(), stdin=subprocess.DEVNULL,
-                             start_new_session=True)
-            for _ in range(n)]
+    return _Children([subprocess.Popen(argv, cwd=workdir, env=_child_env(),
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+                      for _ in range(n)], workdir)
 
 
 def _end_children(children: Sequence[subprocess.Popen[bytes]]) -> None:
-    """Wait briefly for children that got Quit, then terminate (and kill) by PID."""
+    """Wait briefly for children that got Quit, then terminate (and kill) by PID;
+    remove their working directory."""
     for proc in children:
         try:
             proc.wait(timeout=3.0)
@@ -252,6 +265,8 @@ def _end_children(children: Sequence[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if isinstance(children, _Children):
+        shutil.rmtree(children.workdir, ignore_errors=True)
 
 
 def _run_worker_children(config: Config, n: int) -> int:
@@ -265,7 +280,10 @@ def _run_worker_children(config: Config, n: int) -> int:
 
     old = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return max(proc.wait() for proc in children)
+        # A child killed by a signal has a negative code: report it as a shell
+        # would (128 + signal), so one crashed child is never an exit 0.
+        return max((code if code >= 0 else 128 - code) for code in
+                   (proc.wait() for proc in children))
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

@@ -27,6 +27,7 @@ import asyncio
 import logging
 import os
 import secrets
+import shutil
 import socket
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
@@ -134,6 +135,7 @@ class WorkerRuntime:
         self._sent_counts: dict[str, int] | None = None
         self._sent_state = ""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._bundle_dirs: list[Path] = []
         self.state = "ready"
 
     @property
@@ -161,6 +163,8 @@ class WorkerRuntime:
             for task in list(self._tasks):
                 task.cancel()
             self._channel.close()
+            for directory in self._bundle_dirs:  # the master's files leave with the worker
+                shutil.rmtree(directory, ignore_errors=True)
 
     async def _session(self) -> WorkerOutcome | None:
         """One connection to a master; None when it went silent (reconnect)."""
@@ -272,6 +276,7 @@ class WorkerRuntime:
         if shas != self._installed_sha or self._scripts is None:
             try:
                 directory = install_bundle(bundle)
+                self._bundle_dirs.append(directory)
                 classes, events = self._load(load_path(directory, bundle))
                 events.init.fire(environment=self)
             except Exception as exc:  # noqa: BLE001 - a broken script is reported, not raised
