@@ -138,6 +138,7 @@ class HealthMonitor:
         self.summary = HealthSummary()
 
     def start(self) -> None:
+        self.stop()  # one probe chain at a time, however often a test starts
         self._cpu_mark = time.process_time()
         self._wall_mark = time.monotonic()
         self._schedule()

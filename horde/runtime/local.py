@@ -133,25 +133,26 @@ class LocalRunner:
             else:
                 self.update(users, spawn_rate)
             return
+        if self.state == "stopping":
+            await self._stopped.wait()
+        # A bad count is the caller's error, raised before anything has started.
+        wanted = dict(targets) if targets is not None else self.targets_for(users)
         if host is not None:
             self.options = replace(self.options, host=host)
+        if self.state == "stopped":
+            self.reset_stats()  # a new test starts from zero, as in the UI's "new test"
         try:
             self.events.test_start.fire(environment=self)
         except Exception as exc:  # noqa: BLE001 - reported with the results; the test goes on
             self.stats.record_exception("test_start listener", exc)
         # Built after test_start: its listeners may have added request listeners.
         self.population.replace_shared(self._shared(self.options.host))
-        if self.state == "stopped":
-            self.reset_stats()  # a new test starts from zero, as in the UI's "new test"
         self._stop_task = None
         self._second = 0
         self._stopped.clear()
         self.health.start()
         self.clock.begin(self._tick, run_time, self.request_stop)
-        if targets is not None:
-            self.set_targets(targets, spawn_rate)
-        else:
-            self.update(users, spawn_rate)
+        self.set_targets(wanted, spawn_rate)
 
     def update(self, users: int, spawn_rate: float) -> None:
         self.set_targets(self.targets_for(users), spawn_rate)

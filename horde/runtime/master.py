@@ -227,6 +227,8 @@ class MasterRunner:
     def reset_stats(self) -> None:
         self.aggregate.reset()
         self.clock.mark_stats_reset()
+        for worker in self.fleet.all():  # the workers table must add up to the totals
+            worker.requests = worker.second_requests = 0
 
     def snapshot(self) -> StatsSnapshot:
         return self.aggregate.snapshot(self.clock.stats_elapsed)

@@ -100,3 +100,24 @@ def test_a_new_target_during_a_ramp_keeps_the_run_spawning() -> None:
         await runner.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def test_a_new_test_keeps_what_its_test_start_listener_raised() -> None:
+    """The reset of a new test comes before test_start, not after it."""
+
+    async def scenario() -> None:
+        events = Events()
+        runner = LocalRunner([Idle], RunOptions(), events)
+        await runner.start(1, 100.0)
+        await runner.stop()
+
+        def broken(**kwargs: object) -> None:
+            raise RuntimeError("no fixtures")
+
+        events.test_start.add_listener(broken)
+        await runner.start(1, 100.0)  # the "new test"
+        await runner.stop()
+        [exc] = runner.snapshot().exceptions
+        assert exc.where == "test_start listener" and "no fixtures" in exc.error
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
