@@ -50,7 +50,6 @@ def test_monitor_sees_a_blocked_loop() -> None:
 
     sample = asyncio.run(scenario())
     assert sample.loop_lag_p99_ms >= 30.0
-    assert sample.cpu_percent >= 0.0
 
 
 def test_a_short_last_period_is_not_counted_in_the_summary() -> None:
@@ -58,15 +57,14 @@ def test_a_short_last_period_is_not_counted_in_the_summary() -> None:
         monitor = HealthMonitor(asyncio.get_running_loop())
         monitor.start()
         await asyncio.sleep(0.6)
-        monitor.sample()  # a real, idle period
+        first = monitor.sample()  # a real period
         end = time.process_time() + 0.02
-        while time.process_time() < end:  # a burst of CPU in a 20 ms sliver
+        while time.process_time() < end:  # a burst of CPU in a short sliver
             pass
-        sliver = monitor.sample()
+        monitor.sample()
         monitor.stop()
-        assert sliver.cpu_percent > 50
+        assert monitor.summary.cpu_percent_max == first.cpu_percent
         return monitor
 
     monitor = asyncio.run(scenario())
     assert monitor.summary.seconds == 1
-    assert monitor.summary.cpu_percent_max < 50
