@@ -106,7 +106,9 @@ def test_tasks_dict_with_taskset_classes_and_weights() -> None:
     class U(User):
         tasks = {Browse: 3, direct: 1, TaskSet: 0}
 
-    run_user(U(FakeEnv(stop_after=200)))
+    user = U(FakeEnv(stop_after=200))
+    user.rng.seed(7)  # the 3:1 split of 200 picks, reproducibly
+    run_user(user)
     assert set(log) == {"browse", "direct"}
     assert log.count("browse") > log.count("direct")
 
