@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
     args = parser.parse_args()
     port = free_port()
-    proc, kind, _ = start_target(port)
+    proc, kind, workdir = start_target(port)
     url = f"http://127.0.0.1:{port}"
     print(f"target: {kind} on {url}; {args.users} users x {args.requests} requests")
     modes = [(mode, MODES[mode]) for mode in args.modes]
@@ -308,6 +308,8 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
