@@ -195,13 +195,14 @@ class CookieJar(Mapping[str, str]):
 
         `target` is the request target; its query string is ignored for matching.
         """
-        key = (host, target, secure)
+        path = target.partition("?")[0]
+        key = (host, path, secure)  # by path: /item?id=N shares one entry
         hit = self._lines.get(key)
         if hit is not None and (self._next_expiry is _NEVER or time.time() < self._next_expiry):
             return hit
         if hit is not None:
             self._purge_expired()
-        value = self.header(host, target.partition("?")[0], secure)
+        value = self.header(host, path, secure)
         built = header_block((("Cookie", value),)) if value is not None else b""
         lines = self._lines
         if len(lines) >= _LINE_CACHE_SIZE:
