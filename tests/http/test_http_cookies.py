@@ -96,3 +96,11 @@ def test_cookie_values_cannot_split_the_request() -> None:
     jar.set("bad", "x\r\nInjected: 1")
     with pytest.raises(ValueError, match="CR or LF"):
         jar.line("h", "/", False)
+
+
+def test_cookie_line_cache_ignores_the_query() -> None:
+    jar = CookieJar()
+    jar.extract([b"sid=1"], "example.test", "/login")
+    lines = {jar.line("example.test", f"/item?id={n}", False) for n in range(300)}
+    assert lines == {b"Cookie: sid=1\r\n"}
+    assert len(jar._lines) == 1  # one entry per path, not per generated URL
