@@ -9,11 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HordeRun", "run_horde", "start_horde", "write_script"]
+__all__ = ["HordeRun", "run_horde", "start_horde", "write_script",
+           "interrupt_when_busy"]
 
 
 @dataclass
@@ -71,8 +73,20 @@ def run_horde(args: list[str], cwd: Path, *, timeout: float = 60.0,
     return _finish(start_horde([*args, *extra], cwd), json_path, timeout)
 
 
-def interrupt_after(proc: subprocess.Popen[str], seconds: float, sig: int = signal.SIGINT) -> None:
-    time.sleep(seconds)
+def interrupt_when_busy(proc: subprocess.Popen[str], answered: Callable[[], int],
+                        sig: int = signal.SIGINT, *, at_least: int = 200,
+                        timeout: float = 30.0) -> None:
+    """Send `sig` once the target has answered `at_least` requests.
+
+    Waiting for traffic, not for a guessed time: on a loaded machine horde may
+    need longer than a second or two to start, and a signal that arrives
+    before its handlers are installed kills it instead of stopping the test.
+    """
+    deadline = time.monotonic() + timeout
+    while answered() < at_least:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            break  # the assertions on the run say what went wrong
+        time.sleep(0.05)
     proc.send_signal(sig)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integration.horde_process import (
     finish,
-    interrupt_after,
+    interrupt_when_busy,
     run_horde,
     start_horde,
     write_script,
@@ -101,7 +101,7 @@ def test_sigint_stops_cleanly_and_loses_nothing(tmp_path: Path, plain_target: Ta
     json_path = tmp_path / "result.json"
     proc = start_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-u", "20",
                         "-r", "100", "-t", "30s", "--json", str(json_path)], tmp_path)
-    interrupt_after(proc, 2.5, signal.SIGINT)
+    interrupt_when_busy(proc, lambda: plain_target.counts().answered, signal.SIGINT)
     run = finish(proc, json_path)
     assert run.returncode == 0, run.stderr
     assert run.result is not None
@@ -116,7 +116,7 @@ def test_sigterm_also_writes_the_summary(tmp_path: Path, plain_target: Target) -
     json_path = tmp_path / "result.json"
     proc = start_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-u", "5",
                         "-r", "50", "-t", "30s", "--json", str(json_path)], tmp_path)
-    interrupt_after(proc, 2.0, signal.SIGTERM)
+    interrupt_when_busy(proc, lambda: plain_target.counts().answered, signal.SIGTERM)
     run = finish(proc, json_path)
     assert run.returncode == 1
     assert run.result is not None
