@@ -24,6 +24,7 @@ __all__ = [
     "UsageError",
     "ScriptError",
     "ProtocolError",
+    "IllegalTransition",
     "RequestError",
     "ConnectError",
     "ConnectTimeout",
@@ -83,6 +84,10 @@ class ScriptError(HordeError):
 
 class ProtocolError(HordeError):
     """A malformed or unexpected master/worker message."""
+
+
+class IllegalTransition(HordeError):
+    """A run was asked to move to a state its lifecycle does not allow (a bug in horde)."""
 
 
 # --- one HTTP request went wrong ---------------------------------------------

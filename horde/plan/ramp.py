@@ -8,16 +8,18 @@ tested at any ``t`` and a tick that comes late simply catches up.
 Invariants:
 
 * one "move" is starting or stopping one user; moves happen at ``spawn_rate``
-  per second (ramp-down uses the same rate), ``floor(rate * t)`` of them by
-  time ``t``; ``spawn_rate = inf`` means everything at once;
+  per second (ramp-down uses the same rate), move ``k`` (from 0) at
+  ``t = k / rate``: the first one at once, ``floor(rate * t) + 1`` of them by
+  time ``t >= 0`` (as Locust and horde always did: ``-u 1 -r 1 -t 1s`` runs
+  its user for a second); ``spawn_rate = inf`` means everything at once;
 * each class moves monotonically from its start count to its target count,
   never overshooting, never turning back;
 * moves of different classes are interleaved evenly (Sainte-Laguë order:
   class ``i``'s ``j``-th move sits at position ``(j + 1/2) / moves_i`` of the
   ramp; ties go to the class listed first), so the mix during a ramp follows
   the final mix; ``counts_at`` is exact and costs O(classes^2), not O(users);
-* ``counts_at(0) == start`` and ``counts_at(t) == target`` for
-  ``t >= duration``.
+* ``counts_at(t) == start`` for ``t < 0`` and ``counts_at(t) == target``
+  for ``t >= duration`` (the time of the last move).
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ _EPS = 1e-9
 
 
 def _moves_by(t: float, spawn_rate: float, total_moves: int) -> int:
-    if t <= 0:
+    if t < 0:
         return 0
     if math.isinf(spawn_rate):
         return total_moves
-    return min(total_moves, int(math.floor(spawn_rate * t + _EPS)))
+    return min(total_moves, int(math.floor(spawn_rate * t + _EPS)) + 1)
 
 
 def _check_rate(spawn_rate: float) -> None:
@@ -92,10 +94,10 @@ class RampPlan:
 
     @property
     def duration(self) -> float:
-        """Seconds until the last move (0 when there is nothing to do)."""
-        if math.isinf(self.spawn_rate):
+        """Seconds until the last move (0 when there is at most one move)."""
+        if math.isinf(self.spawn_rate) or self.total_moves == 0:
             return 0.0
-        return self.total_moves / self.spawn_rate
+        return (self.total_moves - 1) / self.spawn_rate
 
     def done(self, t: float) -> bool:
         return self.moves_at(t) == self.total_moves

@@ -19,8 +19,11 @@ __all__ = ["Controller", "StoppableController"]
 
 
 class Controller(Protocol):
-    state: str
-    """"ready", "spawning", "running", "stopping" or "stopped"."""
+    @property
+    def state(self) -> str:
+        """A `horde.runtime.lifecycle.RunState`: "ready", "spawning", "running",
+        "stopping" or "stopped" (a StrEnum, so it compares and serialises as those)."""
+
     target_users: int
     spawn_rate: float
 

@@ -1,7 +1,7 @@
 """What the master sends each worker: its share of the users, as wire messages.
 
-Pure functions of (the user classes, the target, the active workers, the
-run's options); no I/O, so the split can be tested without a fleet.
+Pure functions of (the user classes, the plan's fleet-wide target, the active
+workers, the run's options); no I/O, so the split can be tested without a fleet.
 
 Invariants: shares are absolute per-class counts (`horde.plan.split_users`),
 so repeating a `Start` or `Update` is harmless; the spawn rate is split so the
@@ -10,17 +10,14 @@ fleet-wide rate is the one asked for (`horde.plan.split_rate`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
-from horde.plan.split import class_counts, split_rate, split_users
+from horde.plan.split import class_counts, split_counts, split_rate, split_users
+from horde.runtime.lifecycle import RunOptions
 from horde.user import User
 from horde.wire import Start
 
-if TYPE_CHECKING:  # local.py imports this module
-    from horde.runtime.local import RunOptions
-
-__all__ = ["specs", "targets_for", "shares_for", "start_message"]
+__all__ = ["specs", "targets_for", "shares_for", "shares_of", "start_message"]
 
 
 def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
@@ -37,6 +34,13 @@ def shares_for(classes: Sequence[type[User]], users: int, spawn_rate: float,
                worker_ids: Sequence[str]) -> tuple[dict[str, dict[str, int]], float]:
     """(per-worker per-class targets, per-worker spawn rate) over `worker_ids`."""
     return (split_users(specs(classes), users, list(worker_ids)),
+            split_rate(spawn_rate, len(worker_ids)))
+
+
+def shares_of(counts: Mapping[str, int], spawn_rate: float,
+              worker_ids: Sequence[str]) -> tuple[dict[str, dict[str, int]], float]:
+    """(per-worker per-class targets, per-worker spawn rate) of fleet-wide `counts`."""
+    return (split_counts(dict(counts), list(worker_ids)),
             split_rate(spawn_rate, len(worker_ids)))
 
 

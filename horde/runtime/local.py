@@ -1,6 +1,8 @@
 """A load test in this process: users, statistics, health, the clock.
 
-`LocalRunner` is the engine of a local run and of each worker process. It owns:
+`LocalRunner` is the engine of a local run and of each worker process. The
+start and stop steps and the plan it follows are `RunBase`'s
+(horde.runtime.runbase); what is its own:
 
 * the `Population` of users, moved towards absolute per-class targets;
 * `RequestStats`, where every request is recorded (the hot path), and a
@@ -10,7 +12,8 @@
 * the `HealthMonitor`.
 
 Test time is the `TestClock`'s (horde.runtime.testclock); a worker's deltas
-are re-keyed by the master's clock instead.
+are re-keyed by the master's clock instead. A worker follows no plan of its
+own: its master sends absolute targets (`start(targets=...)`, `set_targets`).
 
 The runner never prints: views (console, web, reports) read `snapshot()`,
 `info()` and the per-second `on_second` callback.
@@ -21,19 +24,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
 
 from horde._version import __version__
 from horde.events import Events
+from horde.plan.executor import Executor
 from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
 from horde.runtime.dispatch import targets_for
 from horde.runtime.environment import RunShared
 from horde.runtime.health import HealthMonitor, HealthSample
+from horde.runtime.lifecycle import RunOptions, RunState
 from horde.runtime.limits import OPEN_FILES_ADVICE, TOO_MANY_NAMES_ADVICE
 from horde.runtime.population import Population
-from horde.runtime.testclock import TestClock
+from horde.runtime.runbase import RunBase
 from horde.stats import RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
 from horde.user import User
 
@@ -41,19 +44,8 @@ __all__ = ["LocalRunner", "RunOptions", "RunState"]
 
 log = logging.getLogger(__name__)
 
-RunState = Literal["ready", "spawning", "running", "stopping", "stopped"]
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    host: str | None = None
-    tags: frozenset[str] | None = None
-    exclude_tags: frozenset[str] | None = None
-    stop_timeout: float = 0.0
-    request_timeout: float = 60.0
-
-
-class LocalRunner:
+class LocalRunner(RunBase):
     def __init__(
         self,
         classes: Sequence[type[User]],
@@ -62,25 +54,17 @@ class LocalRunner:
         *,
         on_second: Callable[[int, HealthSample], None] | None = None,
         on_delta: Callable[[StatsDelta], None] | None = None,
+        plan: Executor | None = None,
     ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.classes = tuple(classes)
-        self.options = options
-        self.events = events
+        super().__init__(classes, options, events, asyncio.get_running_loop(), plan)
         self.stats = RequestStats()
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
         self.population = Population(classes, self._shared(options.host), self._loop)
-        self.state: str = "ready"  # a RunState; str so it satisfies Controller
-        self.target_users = 0
-        self.spawn_rate = 1.0
-        self.clock = TestClock(self._loop)
-        self._second = 0
-        self._stopped = asyncio.Event()
-        self._stop_task: asyncio.Task[None] | None = None
         self._warned_emfile = False
         self._warned_names = False
-        self._on_second = on_second
+        self._listener_error = False
+        self._on_second_cb = on_second
         self._on_delta = on_delta
         self.last_health = HealthSample(0.0, 0.0)
 
@@ -125,85 +109,60 @@ class LocalRunner:
         """Begin a test (or, if one runs, change its target).
 
         ``targets`` (absolute per-class counts, a worker's share from the
-        master) replaces the split of ``users`` by weight when given.
+        master) replaces the plan when given: a worker follows its master.
         """
-        if self.state in ("spawning", "running"):
-            if targets is not None:
-                self.set_targets(targets, spawn_rate)
-            else:
-                self.update(users, spawn_rate)
+        if targets is None:
+            await super().start(users, spawn_rate, host, run_time)
             return
-        if self.state == "stopping":
-            await self._stopped.wait()
-        # A bad count is the caller's error, raised before anything has started.
-        wanted = dict(targets) if targets is not None else self.targets_for(users)
-        if host is not None:
-            self.options = replace(self.options, host=host)
-        if self.state == "stopped":
-            self.reset_stats()  # a new test starts from zero, as in the UI's "new test"
-        try:
-            self.events.test_start.fire(environment=self)
-        except Exception as exc:  # noqa: BLE001 - reported with the results; the test goes on
-            self.stats.record_exception("test_start listener", exc)
-        # Built after test_start: its listeners may have added request listeners.
-        self.population.replace_shared(self._shared(self.options.host))
-        self._stop_task = None
-        self._second = 0
-        self._stopped.clear()
-        self.health.start()
-        self.clock.begin(self._tick, run_time, self.request_stop)
-        self.set_targets(wanted, spawn_rate)
-
-    def update(self, users: int, spawn_rate: float) -> None:
-        self.set_targets(self.targets_for(users), spawn_rate)
+        if self._life.active:
+            self.set_targets(targets, spawn_rate)
+            return
+        unknown = set(targets) - {c.__name__ for c in self.classes}
+        if unknown:  # the caller's error, raised before anything has started
+            raise KeyError(f"unknown user classes {sorted(unknown)}")
+        await self._begin(None, host, run_time)
+        self.set_targets(targets, spawn_rate)
 
     def set_targets(self, targets: Mapping[str, int], spawn_rate: float) -> None:
         """Ramp to absolute per-class counts (unknown class names: KeyError)."""
-        self.population.set_target(targets, spawn_rate)
-        self.target_users, self.spawn_rate = sum(targets.values()), spawn_rate
-        self.state = "spawning"
+        self.spawn_rate = spawn_rate
+        self._set_goal(None, targets)
+
+    # --- RunBase ------------------------------------------------------------
+
+    def _begin_test(self) -> None:
+        # Built after test_start: its listeners may have added request listeners.
+        self.population.replace_shared(self._shared(self.options.host))
+        self._listener_error = False
+        self.health.start()
+
+    def _apply(self, counts: Mapping[str, int], spawn_rate: float) -> None:
+        self.population.set_target(counts, spawn_rate)
         self._loop.create_task(self._mark_running())
 
     async def _mark_running(self) -> None:
+        # Sooner than the next second: the UI shows "running" as the ramp ends.
         await self.population.ramp_done.wait()
-        if self.state == "spawning":
-            self.state = "running"
+        self._check_ramp()
 
-    def request_stop(self) -> None:
-        """Stop soon (from a timer, a signal handler or the UI); `wait_stopped` tells when."""
-        if self.state in ("stopping", "stopped") or self._stop_task is not None:
-            return
-        self._stop_task = self._loop.create_task(self.stop())
+    def _ramp_done(self) -> bool:
+        return self.population.ramp_done.is_set()
 
-    async def stop(self, grace: float | None = None) -> None:
-        """Stop every user; ``grace`` overrides ``--stop-timeout`` (0: close the gates now)."""
-        if self.state in ("stopping", "stopped"):
-            await self._stopped.wait()
-            return
-        if self.state == "ready":
-            self.state = "stopped"
-            self._stopped.set()
-            return
-        self.state = "stopping"
-        self.clock.cancel_run_timer()
+    async def _stop_load(self, grace: float | None) -> None:
         stop_timeout = self.options.stop_timeout if grace is None else grace
         await self.population.stop_all(stop_timeout, self.options.request_timeout)
-        self.clock.end()  # a stopped test's duration and rates stay put
-        self._tick()  # the last partial second, so nothing recorded is left behind
+
+    def _end_test(self) -> None:
         self.health.stop()
-        try:
-            self.events.test_stop.fire(environment=self)
-        except Exception as exc:  # noqa: BLE001 - report, keep the results
-            self.stats.record_exception("test_stop listener", exc)
-            self._tick()
-        self.state = "stopped"
-        self._stopped.set()
+        if self._listener_error:
+            self._tick()  # a failing test_stop listener is counted with the results
+
+    def _listener_failed(self, where: str, exc: Exception) -> None:
+        self.stats.record_exception(where, exc)
+        self._listener_error = True
 
     def force_stop(self) -> None:
         self.population.force_stop()
-
-    async def wait_stopped(self) -> None:
-        await self._stopped.wait()
 
     def reset_stats(self) -> None:
         self.stats.take_delta()
@@ -211,6 +170,9 @@ class LocalRunner:
         self.clock.mark_stats_reset()
 
     # --- the clock ----------------------------------------------------------
+
+    def _close_second(self) -> None:
+        self._tick()
 
     def _tick(self) -> None:
         delta = self.stats.take_delta()
@@ -224,9 +186,8 @@ class LocalRunner:
                 self._warned_names = True
                 log.warning(TOO_MANY_NAMES_ADVICE)
         self.last_health = self.health.sample()
-        if self._on_second is not None:
-            self._on_second(self._second, self.last_health)
-        self._second += 1
+        if self._on_second_cb is not None:
+            self._on_second_cb(self._second, self.last_health)
 
     def _check_emfile(self, delta: StatsDelta) -> None:
         if self._warned_emfile:

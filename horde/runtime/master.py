@@ -1,15 +1,19 @@
 """The master: holds the test's state, hands out users, merges the fleet's statistics.
 
 `MasterRunner` implements the `Controller` Protocol (horde.runtime.control),
-so the web UI and the headless view drive it exactly like a local run.
+so the web UI and the headless view drive it exactly like a local run. Its
+start and stop steps and the plan it follows (``-u/-r``, stages, the script's
+shape: the master runs it, workers never do) are `RunBase`'s; what is its
+own is the fleet.
 
 Invariants:
 
 * a worker takes part only once `Admission` (horde.runtime.joining) has
   made it ``ready``: same version, its files proven by sha256;
-* the per-worker targets sent are absolute (horde.runtime.dispatch, over the
-  active workers in join order), and recomputed in full whenever a worker
-  joins, goes missing, comes back or leaves, or the user count changes;
+* the per-worker targets sent are absolute: the plan's fleet-wide per-class
+  counts split over the active workers in join order (`horde.plan.split`
+  through horde.runtime.dispatch), recomputed in full whenever a worker
+  joins, goes missing, comes back or leaves, or the plan's target changes;
 * every report of the current test is merged into `aggregate` at the
   master's own test second, never a worker's clock; the master's totals are
   the sum of what the workers reported;
@@ -33,14 +37,15 @@ from horde._version import __version__
 from horde.errors import HordeError, ProtocolError
 from horde.events import Events
 from horde.net import MasterChannel
+from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.dispatch import shares_for, start_message, targets_for
+from horde.runtime.dispatch import shares_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
+from horde.runtime.lifecycle import ACTIVE, RunOptions, RunState
 from horde.runtime.limits import TOO_MANY_NAMES_ADVICE
-from horde.runtime.local import RunOptions
-from horde.runtime.testclock import TestClock
+from horde.runtime.runbase import RunBase
 from horde.stats import RequestStats, StatsAggregate, StatsSnapshot
 from horde.user import User
 from horde.wire import (
@@ -71,7 +76,7 @@ OnSecond = Callable[[int, HealthSample], None]
 _STOP_EXTRA_S = 10.0  # beyond stop + request timeouts, a silent worker is missing anyway
 
 
-class MasterRunner:
+class MasterRunner(RunBase):
     def __init__(
         self,
         classes: Sequence[type[User]],
@@ -81,29 +86,21 @@ class MasterRunner:
         bundle: FilesBundle,
         *,
         on_second: OnSecond | None = None,
+        plan: Executor | None = None,
     ) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.classes = tuple(classes)
-        self.options = options
-        self.events = events
+        super().__init__(classes, options, events, asyncio.get_running_loop(), plan)
         self.channel = channel
         self.bundle = bundle
         self.fleet = Fleet()
         self._admission = Admission(channel, self.fleet, bundle, on_joined=self._joined,
                                     on_rejoin=self._rejoined)
         self.aggregate = StatsAggregate()
-        self.state: str = "ready"  # a RunState; str so it satisfies Controller
-        self.target_users = 0
-        self.spawn_rate = 1.0
         self.test_id: str | None = None
         self._last_test_id: str | None = None
         self._warned_names = False
-        self.clock = TestClock(self._loop)
-        self._second = 0
-        self._on_second = on_second
+        self._on_second_cb = on_second
+        self._class_targets: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._stop_task: asyncio.Task[None] | None = None
-        self._stopped = asyncio.Event()
         self._awaiting_stop: set[str] = set()
         self._all_stopped = asyncio.Event()
         self._fleet_changed = asyncio.Event()
@@ -138,30 +135,11 @@ class MasterRunner:
         for w in self.fleet.connected():
             self.channel.send(w.id, Quit(reason))
 
-    # --- Controller ------------------------------------------------------------------------
+    # --- RunBase -------------------------------------------------------------------------
 
-    async def start(self, users: int, spawn_rate: float, host: str | None = None,
-                    run_time: float | None = None) -> None:
-        if self.state in ("spawning", "running"):
-            self.update(users, spawn_rate)
-            return
-        if self.state == "stopping":
-            await self._stopped.wait()
-        if host is not None:
-            self.options = RunOptions(host, self.options.tags, self.options.exclude_tags,
-                                      self.options.stop_timeout, self.options.request_timeout)
-        self.class_targets(users)  # a bad count is the caller's UsageError, before anything
-        try:
-            self.events.test_start.fire(environment=self)
-        except Exception as exc:  # noqa: BLE001 - reported with the results; the test goes on
-            self._listener_failed("test_start listener", exc)
+    def _begin_test(self) -> None:
         self.test_id = self._last_test_id = uuid.uuid4().hex[:12]
-        self._second = 0
-        self._stopped.clear()
-        self._stop_task = None
         self.fleet.begin_test()
-        self.clock.begin(self._tick, run_time, self.request_stop)
-        self.update(users, spawn_rate)
 
     def _listener_failed(self, where: str, exc: Exception) -> None:
         """Count it with the results (exit code 1), as a local run does."""
@@ -169,28 +147,11 @@ class MasterRunner:
         stats.record_exception(where, exc)
         self.aggregate.apply(stats.take_delta(), self._second)
 
-    def update(self, users: int, spawn_rate: float) -> None:
-        if self.state == "stopping" or self.test_id is None:
-            return
-        self.target_users, self.spawn_rate = users, spawn_rate
-        self.state = "spawning"
+    def _apply(self, counts: Mapping[str, int], spawn_rate: float) -> None:
+        self._class_targets = dict(counts)
         self._rebalance()
 
-    def request_stop(self) -> None:
-        if self.state in ("stopping", "stopped") or self._stop_task is not None:
-            return
-        self._stop_task = self._loop.create_task(self.stop())
-
-    async def stop(self) -> None:
-        if self.state in ("stopping", "stopped"):
-            await self._stopped.wait()
-            return
-        if self.state == "ready":
-            self.state = "stopped"
-            self._stopped.set()
-            return
-        self.state = "stopping"
-        self.clock.cancel_run_timer()
+    async def _stop_load(self, grace: float | None) -> None:
         self.fleet.begin_stop()
         assert self.test_id is not None
         self._awaiting_stop = {w.id for w in self.fleet.active() if w.test_id == self.test_id}
@@ -204,25 +165,16 @@ class MasterRunner:
             except TimeoutError:
                 log.warning("workers %s did not confirm the stop in time",
                             ", ".join(sorted(self._awaiting_stop)))
-        self.clock.end()
-        self.aggregate.close_second(self._second, 0)
-        try:
-            self.events.test_stop.fire(environment=self)
-        except Exception as exc:  # noqa: BLE001 - keep the results
-            self._listener_failed("test_stop listener", exc)
+
+    def _end_test(self) -> None:
         self.fleet.end_test()
         self.test_id = None
-        self.state = "stopped"
-        self._stopped.set()
 
     def force_stop(self) -> None:
         """Second Ctrl-C: stop waiting for workers to confirm; the summary comes now."""
         self.request_stop()
         self._awaiting_stop.clear()
         self._all_stopped.set()
-
-    async def wait_stopped(self) -> None:
-        await self._stopped.wait()
 
     def reset_stats(self) -> None:
         self.aggregate.reset()
@@ -271,14 +223,13 @@ class MasterRunner:
         return targets_for(self.classes, users)
 
     def _rebalance(self) -> None:
-        if self.test_id is None or self.state not in ("spawning", "running"):
+        if self.test_id is None or self.state not in ACTIVE:
             return
         active = self.fleet.active()
         if not active:
             log.warning("no worker connected: the users wait for one to join")
             return
-        shares, rate = shares_for(self.classes, self.target_users, self.spawn_rate,
-                                  [w.id for w in active])
+        shares, rate = shares_of(self._class_targets, self.spawn_rate, [w.id for w in active])
         for w in active:
             share = shares[w.id]
             if w.test_id == self.test_id:
@@ -293,18 +244,19 @@ class MasterRunner:
 
     # --- the clocks ------------------------------------------------------------------------
 
-    def _tick(self) -> None:
+    def _close_second(self) -> None:
+        if self.state is RunState.STOPPING:
+            # The stop's last partial second: what the workers said last is in.
+            self.aggregate.close_second(self._second, 0)
+            return
         users = sum(w.users for w in self.fleet.active())
         self.aggregate.close_second(self._second, users)
         if self.aggregate.names_overflowed and not self._warned_names:
             self._warned_names = True
             log.warning(TOO_MANY_NAMES_ADVICE)
         self.fleet.close_second()
-        if self.state == "spawning" and self._ramp_done():
-            self.state = "running"
-        if self._on_second is not None:
-            self._on_second(self._second, self.current_health())
-        self._second += 1
+        if self._on_second_cb is not None:
+            self._on_second_cb(self._second, self.current_health())
 
     def _ramp_done(self) -> bool:
         active = self.fleet.active()

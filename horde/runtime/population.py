@@ -8,7 +8,14 @@ Invariants:
   through the slot's two-step stop (environment.py); only `stop_all` cancels,
   and only what is still running after both grace periods;
 * targets are absolute counts per class, so applying the same target twice is
-  harmless (the master repeats them after a reconnect).
+  harmless (the master repeats them after a reconnect);
+* a ramp follows a `horde.plan.ramp.RampPlan` from the counts at the moment
+  the target was set: ``counts_at(t)`` is what should be *placed* ``t``
+  seconds later; the loop clock only says what ``t`` is;
+* placed = running + retired: a user that ended on its own (it raised
+  StopUser, or crashed) is retired and never started again in this test, as
+  in Locust; a ramp-down takes retired users first, and `count` (what the
+  views show) is the running users only.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
+from horde.plan.ramp import RampPlan
 from horde.runtime.environment import RunShared, UserSlot
 from horde.user import User
 
@@ -24,7 +32,7 @@ __all__ = ["Population"]
 
 log = logging.getLogger(__name__)
 
-_TICK = 0.05  # ramp granularity: 20 spawn decisions a second
+_TICK = 0.05  # ramp granularity: at most 20 spawn decisions a second
 
 
 class Population:
@@ -37,6 +45,7 @@ class Population:
         self._slots: dict[str, dict[UserSlot, None]] = {name: {} for name in self._classes}
         self._stopping: set[UserSlot] = set()
         self._broken: set[str] = set()  # classes whose constructor raised: not retried
+        self._retired: dict[str, int] = {name: 0 for name in self._classes}
         self._shared = shared
         self._loop = loop
         self._ramp: asyncio.Task[None] | None = None
@@ -51,6 +60,15 @@ class Population:
     @property
     def count(self) -> int:
         return sum(len(slots) for slots in self._slots.values())
+
+    def placed(self) -> dict[str, int]:
+        """Running plus retired users per class: what a ramp counts."""
+        return {name: len(slots) + self._retired[name] for name, slots in self._slots.items()}
+
+    @property
+    def retired(self) -> int:
+        """Users that ended on their own in this test (StopUser, a crash)."""
+        return sum(self._retired.values())
 
     @property
     def shared(self) -> RunShared:
@@ -86,6 +104,10 @@ class Population:
             slot.record_exception(f"{slot.class_name} (user crashed)", exc)
         finally:
             slots = self._slots.get(slot.class_name)
+            if slots is not None and slot in slots and not slot.stopping:
+                # It ended on its own: it stays stopped for this test (Locust does
+                # the same), instead of being started again 20 times a second.
+                self._retired[slot.class_name] += 1
             if slots is not None:
                 slots.pop(slot, None)
             self._stopping.discard(slot)
@@ -105,41 +127,39 @@ class Population:
             raise KeyError(f"unknown user classes {sorted(unknown)}")
         if self._ramp is not None:
             self._ramp.cancel()
+        # Classes the target leaves out keep their count (a master names them all).
+        placed = self.placed()
+        plan = RampPlan(placed, {**placed, **targets}, rate)
         self.ramp_done.clear()
-        self._ramp = self._loop.create_task(self._ramp_to(dict(targets), rate), name="ramp")
+        self._ramp = self._loop.create_task(self._ramp_to(plan), name="ramp")
 
-    def _next_change(self, targets: Mapping[str, int]) -> tuple[str, int] | None:
-        """The class furthest from its target (relative), and +1 or -1."""
-        best: tuple[float, str, int] | None = None
-        for name, target in targets.items():
-            have = len(self._slots[name])
-            if have == target or (name in self._broken and target > have):
-                continue
-            gap = abs(target - have) / max(target, have)
-            if best is None or gap > best[0]:
-                best = (gap, name, 1 if target > have else -1)
-        return None if best is None else (best[1], best[2])
+    def apply(self, wanted: Mapping[str, int]) -> None:
+        """Start or stop users until each class has `wanted` placed (one step of a ramp)."""
+        for name, want in wanted.items():
+            slots = self._slots[name]
+            placed = len(slots) + self._retired[name]
+            while placed > want:
+                if self._retired[name] > 0:
+                    self._retired[name] -= 1  # already gone: nothing to stop
+                else:
+                    self._stop_one(name)
+                placed -= 1
+            while placed < want and name not in self._broken:
+                self._start_one(name)
+                placed += 1
 
-    async def _ramp_to(self, targets: dict[str, int], rate: float) -> None:
+    async def _ramp_to(self, plan: RampPlan) -> None:
         try:
             start = self._loop.time()
-            done = 0
             while True:
-                allowed = int((self._loop.time() - start) * rate) + 1 - done
-                while allowed > 0:
-                    change = self._next_change(targets)
-                    if change is None:
-                        return
-                    name, sign = change
-                    if sign > 0:
-                        self._start_one(name)
-                    else:
-                        self._stop_one(name)
-                    done += 1
-                    allowed -= 1
-                if self._next_change(targets) is None:
+                t = self._loop.time() - start
+                self.apply(plan.counts_at(t))
+                if plan.done(t):
                     return
-                await asyncio.sleep(min(_TICK, 1.0 / rate))
+                # Wake for the next move, but no more than 20 times a second:
+                # at high rates several users start per wake-up.
+                next_move = (plan.moves_at(t) + 1) / plan.spawn_rate
+                await asyncio.sleep(max(_TICK, next_move - t + 0.001))
         finally:
             # A ramp replaced by a newer one must not mark the newer one done.
             if self._ramp is asyncio.current_task():
@@ -181,6 +201,7 @@ class Population:
         for slots_of_class in self._slots.values():
             slots_of_class.clear()
         self._stopping.clear()
+        self._retired = {name: 0 for name in self._classes}
         return len(remaining)
 
     def force_stop(self) -> None:

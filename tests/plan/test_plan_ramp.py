@@ -14,19 +14,22 @@ from horde.plan import RampPlan, users_at
 
 
 def test_users_at_up_and_down() -> None:
-    assert users_at(0, 0, 100, 10) == 0
-    assert users_at(1, 0, 100, 10) == 10
-    assert users_at(2.55, 0, 100, 10) == 25
+    # The first move at once, then one every 1/rate seconds.
+    assert users_at(0, 0, 100, 10) == 1
+    assert users_at(0.099, 0, 100, 10) == 1
+    assert users_at(0.1, 0, 100, 10) == 2
+    assert users_at(1, 0, 100, 10) == 11
+    assert users_at(2.55, 0, 100, 10) == 26
     assert users_at(100, 0, 100, 10) == 100
     assert users_at(-1, 5, 100, 10) == 5
-    assert users_at(1, 100, 40, 10) == 90
+    assert users_at(1, 100, 40, 10) == 89
     assert users_at(60, 100, 40, 10) == 40
     assert users_at(0.001, 0, 100, math.inf) == 100
 
 
 def test_float_rounding_does_not_lose_a_move() -> None:
     # 0.29 * 100 == 28.999999999999996 in floating point
-    assert users_at(100, 0, 1000, 0.29) == 29
+    assert users_at(100, 0, 1000, 0.29) == 30
 
 
 @pytest.mark.parametrize("rate", [0, -1, float("nan")])
@@ -66,16 +69,17 @@ def test_ramp_plan_properties(
 ) -> None:
     plan = RampPlan(start, target, rate)
     names = list(target) + [n for n in start if n not in target]
-    assert plan.counts_at(0) == {n: start.get(n, 0) for n in names}
+    assert plan.counts_at(-1e-9) == {n: start.get(n, 0) for n in names}
     assert plan.counts_at(plan.duration + 1e-6) == {n: target.get(n, 0) for n in names}
     assert plan.done(plan.duration + 1e-6)
     # monotone per class and at the rate
     ts = sorted(data.draw(st.lists(st.floats(0, plan.duration + 2), max_size=8)))
-    prev = plan.counts_at(0)
+    prev = plan.counts_at(-1)
     for t in ts:
         cur = plan.counts_at(t)
         moved = sum(abs(cur[n] - start.get(n, 0)) for n in names)
-        assert moved == plan.moves_at(t) == min(plan.total_moves, math.floor(rate * t + 1e-9))
+        assert moved == plan.moves_at(t) == min(plan.total_moves,
+                                                math.floor(rate * t + 1e-9) + 1)
         for n in names:
             lo, hi = sorted((start.get(n, 0), target.get(n, 0)))
             assert lo <= cur[n] <= hi
@@ -90,7 +94,7 @@ def test_counts_match_the_move_by_move_sequence(
 ) -> None:
     plan = RampPlan(start, target, 1.0)
     m = data.draw(st.integers(0, plan.total_moves))
-    assert plan.counts_at(m) == brute_force(plan, m)
+    assert plan.counts_at(m - 1) == brute_force(plan, m)  # move k happens at t = k
 
 
 def test_mix_follows_weights_during_ramp() -> None:
@@ -98,14 +102,14 @@ def test_mix_follows_weights_during_ramp() -> None:
     for t in range(1, 41):
         c = plan.counts_at(t)
         assert abs(c["A"] - 3 * c["B"]) <= 3
-    assert plan.duration == 40
+    assert plan.duration == 39.9
 
 
 def test_ramp_down_and_mixed_change() -> None:
     plan = RampPlan({"A": 10, "B": 0}, {"A": 0, "B": 10}, 4)
     assert plan.total_moves == 20
-    assert plan.duration == 5
-    c = plan.counts_at(1)
+    assert plan.duration == 4.75
+    c = plan.counts_at(1.3)  # 6 moves
     assert c["A"] + c["B"] == 10  # interleaved: stops and starts alternate
     assert plan.counts_at(5) == {"A": 0, "B": 10}
 
