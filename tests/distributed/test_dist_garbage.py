@@ -9,6 +9,7 @@ Tests in this module share those processes and run in file order.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fleet, Tar
         try:
             port = free_port()
             script = write_script(directory / "m")
-            fleet.master(port, script, target.url, "-u", "4", "-r", "100", "-t", "8s",
+            # Long enough to outlast the tests on a loaded machine; the last test stops it.
+            fleet.master(port, script, target.url, "-u", "4", "-r", "100", "-t", "120s",
                          "--expect-workers", "1", "--expect-workers-max-wait", "30s")
             fleet.worker(port, "--reconnect-timeout", "20s")
             wait_until(lambda: target.counts().total > 0, 30, "the test to start")
@@ -124,6 +126,8 @@ def test_a_hello_under_another_routing_id_is_refused(setup: tuple[Fleet, Target,
 def test_the_master_survived_and_its_totals_are_right(setup: tuple[Fleet, Target, int]) -> None:
     fleet, target, _ = setup
     master = fleet.procs[0]
+    assert master.popen.poll() is None, master.stderr()  # alive after all of the above
+    master.popen.send_signal(signal.SIGINT)  # Ctrl-C: stop the test, write the summary
     assert master.wait(60) == 0, master.stderr()
     result = fleet.result()
     assert result["total"]["requests"] == target.counts().total > 0
