@@ -17,6 +17,7 @@ from typing import Any
 
 from horde.cli.options import OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
+from horde.stats.checks import Check
 
 __all__ = ["Config", "load_config", "read_config_file"]
 
@@ -38,6 +39,8 @@ class Config:
     only_summary: bool = False
     loglevel: str = "INFO"
     exit_code_on_error: int = 1
+    checks: tuple[Check, ...] = ()
+    check_abort: bool = False
     web_host: str = "127.0.0.1"
     web_port: int = 8089
     web_auth: str | None = None
@@ -130,4 +133,6 @@ def load_config(
     config = Config(**merged)
     if config.master and config.worker:
         raise UsageError("--master and --worker exclude each other")
+    if config.check_abort and not config.checks:
+        raise UsageError("--check-abort needs at least one --check EXPR to act on")
     return config

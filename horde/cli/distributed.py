@@ -34,9 +34,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from horde.cli.checks import abort_hook, chain
 from horde.cli.config import Config
 from horde.cli.headless import (
     build_events,
+    check_watch,
     drive,
     fire_init,
     live_view,
@@ -83,7 +85,8 @@ def run_distributed(config: Config) -> int:
 # Options only a master (or a local run) uses: a worker gets them from its master.
 _MASTER_DECIDES = ("users", "spawn_rate", "run_time", "host", "headless", "tags",
                    "exclude_tags", "stop_timeout", "request_timeout", "csv", "json", "html",
-                   "only_summary", "expect_workers", "expect_workers_max_wait")
+                   "only_summary", "expect_workers", "expect_workers_max_wait", "checks",
+                   "check_abort")
 
 
 def _note_ignored_options(config: Config) -> None:
@@ -134,7 +137,9 @@ async def run_master(config: Config, local_workers: int) -> int:
     reporter = ConsoleReporter(console)
     async with MasterChannel(host, port, curve=_master_keys(config)) as channel:
         runner: MasterRunner | None = None
-        on_second = live_view(config, reporter, lambda: runner)
+        watch = check_watch(config)
+        on_second = chain(live_view(config, reporter, lambda: runner),
+                          abort_hook(watch, lambda: runner, console))
         runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
                               bundle, on_second=on_second)
         fire_init(events, runner)
@@ -146,10 +151,10 @@ async def run_master(config: Config, local_workers: int) -> int:
             if not config.headless:
                 from horde.cli.web_run import run_with_web  # aiohttp: only when serving
 
-                return await run_with_web(runner, config)
+                return await run_with_web(runner, config, watch)
             return await drive(runner, config, console, reporter, runner.force_stop,
                                prepare=lambda: _wait_for_workers(runner, config, expect, console,
-                                                                 children))
+                                                                 children), watch=watch)
         finally:
             runner.quit_workers()
             await asyncio.sleep(0.2)  # let the Quit frames leave before the socket closes

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from horde.cli.checks import CHECK_FAILED_EXIT, abort_hook, chain, checks_failed
 from horde.cli.config import Config
 from horde.cli.loader import LoadedScripts
 from horde.cli.process import TwoStageSignals
@@ -22,14 +23,15 @@ from horde.report.console import ConsoleReporter
 from horde.report.csv_report import write_csv
 from horde.report.html_report import write_html
 from horde.report.json_report import write_json
-from horde.report.model import RunInfo
+from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.stats import StatsSnapshot
+from horde.stats.checks import CheckWatch
 
 __all__ = ["run_headless", "exit_code_for", "build_events", "run_options", "drive",
-           "live_view", "make_console", "write_result_files", "fire_init"]
+           "live_view", "make_console", "write_result_files", "fire_init", "check_watch"]
 
 LIVE_EVERY_S = 2
 
@@ -51,7 +53,14 @@ def run_options(config: Config) -> RunOptions:
     )
 
 
-def exit_code_for(snapshot: StatsSnapshot, config: Config) -> int:
+def check_watch(config: Config) -> CheckWatch:
+    return CheckWatch(config.checks, abort=config.check_abort)
+
+
+def exit_code_for(snapshot: StatsSnapshot, config: Config, info: RunInfo | None = None) -> int:
+    """3 when a check in `info` failed, else `--exit-code-on-error` for a failure, else 0."""
+    if info is not None and checks_failed(info):
+        return CHECK_FAILED_EXIT
     failed = snapshot.total.failures > 0 or bool(snapshot.exceptions)
     return config.exit_code_on_error if failed else 0
 
@@ -100,7 +109,8 @@ def live_view(config: Config, reporter: ConsoleReporter,
 
 async def drive(controller: Controller, config: Config, console: Console,
                 reporter: ConsoleReporter, force_stop: Callable[[], None],
-                prepare: Callable[[], Awaitable[bool]] | None = None) -> int:
+                prepare: Callable[[], Awaitable[bool]] | None = None,
+                watch: CheckWatch | None = None) -> int:
     """Run one headless test on `controller`: signals, start, wait, summary, files, exit code.
 
     `prepare` (a master waiting for its workers) runs first, under the same
@@ -112,11 +122,12 @@ async def drive(controller: Controller, config: Config, console: Console,
         if signals.seen == 0:
             await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
             await controller.wait_stopped()
-    snapshot, info = controller.snapshot(), controller.info()
+    snapshot = controller.snapshot()
+    info = with_checks(controller.info(), snapshot, watch or check_watch(config))
     reporter.summary(snapshot, info)
     if not write_result_files(config, snapshot, info, console):
         return 2
-    return exit_code_for(snapshot, config)
+    return exit_code_for(snapshot, config, info)
 
 
 def fire_init(events: Events, environment: object) -> None:
@@ -132,7 +143,9 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     reporter = ConsoleReporter(console)
     events = build_events(scripts)
     runner: LocalRunner | None = None
-    on_second = live_view(config, reporter, lambda: runner)
+    watch = check_watch(config)
+    on_second = chain(live_view(config, reporter, lambda: runner),
+                      abort_hook(watch, lambda: runner, console))
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
     fire_init(events, runner)
-    return await drive(runner, config, console, reporter, runner.force_stop)
+    return await drive(runner, config, console, reporter, runner.force_stop, watch=watch)

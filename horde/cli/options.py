@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from horde._version import __version__
 from horde.errors import UsageError
 from horde.plan.duration import parse_duration
+from horde.stats.checks import Check, parse_checks
 
 __all__ = ["Option", "OPTIONS", "build_parser", "convert_value"]
 
@@ -114,6 +115,16 @@ def _str_list(text: Any) -> tuple[str, ...]:
     return tuple(i.strip() for i in items if i.strip())
 
 
+def _checks(text: Any) -> tuple[Check, ...]:
+    # ["p95<1s", ...] from argparse or TOML; "p95<1s; fail_ratio<1%" from the environment
+    # (a check holds no ';', while a comma may be part of an endpoint's name).
+    if isinstance(text, str):
+        return parse_checks(t for t in text.split(";") if t.strip())
+    if isinstance(text, list | tuple) and all(isinstance(t, str | Check) for t in text):
+        return tuple(t if isinstance(t, Check) else parse_checks([t])[0] for t in text)
+    raise UsageError(f"expected a list of checks such as [\"p95 < 300ms\"], got {text!r}")
+
+
 def _processes(text: Any) -> int | str:
     if str(text).strip().lower() == "auto":
         return "auto"
@@ -164,6 +175,7 @@ class Option:
     metavar: str | None = None
     flag_only: bool = False  # a switch (store_true) on the command line
     nargs: str | None = None
+    repeat: bool = False  # one value per use of the flag, given as often as needed
 
     @property
     def env_name(self) -> str:
@@ -206,6 +218,12 @@ OPTIONS: tuple[Option, ...] = (
            "DEBUG, INFO, WARNING, ERROR or CRITICAL", "LEVEL"),
     Option("exit_code_on_error", ("--exit-code-on-error",), _exit_code, 1,
            "exit code when any request failed or a task raised", "CODE"),
+    Option("checks", ("--check",), _checks, (),
+           "a threshold judged at the end, e.g. 'p95 < 300ms', 'fail_ratio < 1%%', "
+           "'rps > 100', 'GET /cart: p99 < 1s'; repeat for more; exit code 3 when one "
+           "fails (see docs/thresholds.md)", "EXPR", repeat=True),
+    Option("check_abort", ("--check-abort",), _bool, False,
+           "stop the run as soon as a --check fails (judged once a second)", flag_only=True),
     # --- web UI ---
     Option("web_host", ("--web-host",), _str, "127.0.0.1",
            "interface of the web UI (0.0.0.0 for all)", "HOST"),
@@ -267,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             parser.add_argument(*option.flags, dest=option.key, metavar=option.metavar,
                                 help=option.help, nargs=option.nargs,
-                                action="append" if option.nargs else "store")
+                                action="append" if option.nargs or option.repeat else "store")
     parser.add_argument("user_classes", nargs="*", metavar="UserClass",
                         help="run only these user classes (default: all in the file)")
     parser.add_argument("--version", "-V", action="version", version=f"horde {__version__}")

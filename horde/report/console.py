@@ -119,6 +119,20 @@ def _workers_table(info: RunInfo) -> Table:
     return table
 
 
+def _checks_table(info: RunInfo) -> Table:
+    failed = sum(not c.ok for c in info.checks)
+    title = (f"Checks: {failed} of {len(info.checks)} failed" if failed
+             else f"Checks: all {len(info.checks)} passed")
+    table = Table(title=title, title_justify="left", title_style="bold red" if failed else "bold")
+    table.add_column("Check", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    for c in info.checks:
+        table.add_row(Text(c.expr), c.value_text(), c.verdict_text(),
+                      style=None if c.ok else "red")
+    return table
+
+
 def _warnings(info: RunInfo) -> list[Text]:
     return [Text(f"WARNING: {msg}", style=_WARN_STYLE) for msg in info.warnings]
 
@@ -139,6 +153,8 @@ def render_summary(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:
     if info.workers:
         parts.append(_workers_table(info))
     parts.extend(_warnings(info))
+    if info.checks:
+        parts.append(_checks_table(info))  # last: the verdict a CI log is read for
     return Group(*parts)
 
 

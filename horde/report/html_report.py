@@ -165,6 +165,22 @@ def _workers(info: RunInfo) -> str:
     return _table(head, (_worker_row(w) for w in info.workers))
 
 
+def _checks(info: RunInfo) -> str:
+    """The --check verdicts: a table, with the failed ones marked (empty without checks)."""
+    if not info.checks:
+        return ""
+    failed = sum(not c.ok for c in info.checks)
+    verdict = (f'<p class="fail" id="checks-verdict"><strong>{failed} of {len(info.checks)} '
+               "checks failed.</strong></p>" if failed else
+               f'<p id="checks-verdict">All {len(info.checks)} checks passed.</p>')
+    head = [("Check", False), ("Value", True), ("Result", False)]
+    rows = (f'<tr class="{"ok" if c.ok else "failed"}">{_td(_e(c.expr), "name")}'
+            f"{_td(_e(c.value_text()))}"
+            f"{_td(_e(c.verdict_text()), '')}"
+            "</tr>" for c in info.checks)
+    return f"<h2>Checks</h2>\n{verdict}\n{_table(head, rows)}"
+
+
 def _health(info: RunInfo) -> str:
     g = info.generator
     figures = (f"<p>Generator CPU max {g.cpu_percent_max:.0f}% &middot; "
@@ -206,6 +222,8 @@ h1 { margin: 18px 0 4px; } h2 { margin: 28px 0 10px; font-size: 18px; }
 .fact .value { font-size: 16px; font-weight: 600; }
 .banner { margin: 8px 0; }
 .scroll { overflow-x: auto; }
+p.fail, tr.failed td { color: var(--bad); }
+tr.failed td { background: var(--bad-bg); font-weight: 600; }
 """
 
 _INIT_JS = """
@@ -242,6 +260,7 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
 {_e(_when(info.started_at))}</p>
 <h2>Summary</h2>
 {_summary(snapshot, info)}
+{_checks(info)}
 <h2>Generator health</h2>
 {_health(info)}
 <h2>Charts</h2>

@@ -60,6 +60,10 @@ def result_dict(snapshot: StatsSnapshot, info: RunInfo) -> dict[str, Any]:
         "duration_s": _r(info.duration_s or snapshot.duration_s),
         "users": info.users,
         "host": info.host,
+        "checks": [
+            {"expr": c.expr, "ok": c.ok, "value": c.value, "unit": c.unit, "aborted": c.aborted}
+            for c in info.checks
+        ],
         "total": _total(snapshot.total),
         "endpoints": [_endpoint(e) for e in snapshot.endpoints],
         "errors": [

@@ -1,16 +1,19 @@
 """What a report needs besides the statistics: facts about the run and the generator.
 
 `RunInfo` is filled by the runtime (local runner or master) at the end of a
-run, or at every refresh for live views. Plain frozen dataclasses, no logic.
+run, or at every refresh for live views; `checks` is added by whoever holds the
+thresholds (`with_checks`). Plain frozen dataclasses, no other logic.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from horde._version import __version__
+from horde.stats.checks import CheckResult, CheckWatch
+from horde.stats.snapshot import StatsSnapshot
 
-__all__ = ["GeneratorHealth", "WorkerSummary", "RunInfo"]
+__all__ = ["GeneratorHealth", "WorkerSummary", "RunInfo", "CheckResult", "with_checks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,9 @@ class RunInfo:
     horde_version: str = __version__
     generator: GeneratorHealth = field(default_factory=GeneratorHealth)
     workers: list[WorkerSummary] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    """The --check thresholds judged on this run's figures (filled by the caller
+    that knows the checks: the command line, the web UI), in the order given."""
 
     @property
     def warnings(self) -> list[str]:
@@ -67,3 +73,10 @@ class RunInfo:
         for w in self.workers:
             out.extend(f"worker {w.id}: {msg}" for msg in w.warnings)
         return out
+
+
+def with_checks(info: RunInfo, snapshot: StatsSnapshot, watch: CheckWatch | None) -> RunInfo:
+    """`info` with `watch`'s checks judged on `snapshot` (as it is without checks)."""
+    if not watch:
+        return info
+    return replace(info, checks=watch.results(snapshot, info.started_at))

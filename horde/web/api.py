@@ -22,6 +22,7 @@ from aiohttp import web
 
 from horde.errors import HordeError
 from horde.runtime.control import Controller
+from horde.stats.checks import CheckWatch
 from horde.web.inputs import BadInput, parse_start, parse_update
 from horde.web.payload import history_payload, state_payload
 
@@ -58,9 +59,11 @@ async def _body(request: web.Request) -> Any:
 class Api:
     """Handlers bound to one controller; `nudge` is called after every action."""
 
-    def __init__(self, controller: Controller, nudge: Callable[[], None]) -> None:
+    def __init__(self, controller: Controller, nudge: Callable[[], None],
+                 checks: CheckWatch | None = None) -> None:
         self.controller = controller
         self._nudge = nudge
+        self._checks = checks
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/state", self.get_state)
@@ -71,7 +74,7 @@ class Api:
         app.router.add_post("/api/reset", self.post_reset)
 
     def state_text(self) -> str:
-        return encode_json(state_payload(self.controller))
+        return encode_json(state_payload(self.controller, self._checks))
 
     async def get_state(self, request: web.Request) -> web.Response:
         return web.Response(text=self.state_text(), content_type="application/json")

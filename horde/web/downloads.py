@@ -22,9 +22,10 @@ from horde.errors import UsageError
 from horde.report.csv_report import csv_paths, write_csv
 from horde.report.html_report import render_html
 from horde.report.json_report import write_json
-from horde.report.model import RunInfo
+from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller
 from horde.stats import StatsSnapshot
+from horde.stats.checks import CheckWatch
 
 __all__ = ["Downloads", "CSV_KINDS"]
 
@@ -51,8 +52,13 @@ def _stamp() -> str:
 
 
 class Downloads:
-    def __init__(self, controller: Controller) -> None:
+    def __init__(self, controller: Controller, checks: CheckWatch | None = None) -> None:
         self.controller = controller
+        self._checks = checks
+
+    def _read(self) -> tuple[StatsSnapshot, RunInfo]:
+        snapshot = self.controller.snapshot()
+        return snapshot, with_checks(self.controller.info(), snapshot, self._checks)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/download/{kind}.csv", self.csv)
@@ -81,11 +87,11 @@ class Downloads:
                                 f"horde_{_stamp()}_{kind}.csv", "text/csv")
 
     async def json(self, request: web.Request) -> web.Response:
-        snapshot, info = self.controller.snapshot(), self.controller.info()
+        snapshot, info = self._read()
         return await self._file(lambda: _json_bytes(snapshot, info),
                                 f"horde_{_stamp()}_result.json", "application/json")
 
     async def html(self, request: web.Request) -> web.Response:
-        snapshot, info = self.controller.snapshot(), self.controller.info()
+        snapshot, info = self._read()
         return await self._file(lambda: render_html(snapshot, info).encode(),
                                 f"horde_{_stamp()}_report.html", "text/html")

@@ -22,10 +22,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from horde.report.html_report import history_columns
-from horde.report.model import RunInfo, WorkerSummary
+from horde.report.model import RunInfo, WorkerSummary, with_checks
 from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
 from horde.stats import EndpointSummary, StatsSnapshot
+from horde.stats.checks import CheckWatch
 
 __all__ = [
     "TAIL_ROWS",
@@ -171,21 +172,28 @@ def _build(
         "exceptions": _exceptions(snapshot),
         "workers": worker_rows(workers),
         "health": _health(health, info),
+        "checks": [
+            {"expr": c.expr, "ok": c.ok, "value": c.value, "unit": c.unit, "aborted": c.aborted,
+             "text": c.value_text()}
+            for c in info.checks
+        ],
         "history_tail": history_columns(history[-TAIL_ROWS:]),
         "history_len": len(history),
         "history_t0": history[0].t_s if history else None,
     }
 
 
-def state_payload(controller: Controller) -> Json:
-    """Everything the page shows, read from the controller once."""
+def state_payload(controller: Controller, checks: CheckWatch | None = None) -> Json:
+    """Everything the page shows, read from the controller once; `checks` are judged
+    on the live figures (so far in the run)."""
+    snapshot = controller.snapshot()
     return _build(
         controller.state,
         controller.target_users,
         controller.spawn_rate,
         controller.counts(),
-        controller.snapshot(),
-        controller.info(),
+        snapshot,
+        with_checks(controller.info(), snapshot, checks),
         controller.current_health(),
         controller.workers(),
     )

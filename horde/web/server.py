@@ -25,6 +25,7 @@ from aiohttp import web
 
 from horde.errors import UsageError
 from horde.runtime.control import Controller
+from horde.stats.checks import CheckWatch
 from horde.web.api import Api, encode_json
 from horde.web.assets import Assets
 from horde.web.auth import basic_auth_middleware
@@ -64,15 +65,17 @@ def build_app(
     controller: Controller,
     defaults: WebDefaults,
     auth: tuple[str, str] | None = None,
+    checks: CheckWatch | None = None,
 ) -> tuple[web.Application, LiveHub]:
-    """The aiohttp application and its live hub (not yet started)."""
+    """The aiohttp application and its live hub (not yet started); `checks`: the
+    --check thresholds, judged live in the state and in the downloads."""
     middlewares = [basic_auth_middleware(*auth)] if auth is not None else []
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
-    hub = LiveHub(lambda: encode_json(state_payload(controller)))
-    api = Api(controller, nudge=hub.nudge)
+    hub = LiveHub(lambda: encode_json(state_payload(controller, checks)))
+    api = Api(controller, nudge=hub.nudge, checks=checks)
     api.add_routes(app)
     Assets().add_routes(app)
-    Downloads(controller).add_routes(app)
+    Downloads(controller, checks).add_routes(app)
     defaults_text = encode_json(defaults.as_json())
 
     async def get_defaults(request: web.Request) -> web.Response:
@@ -126,12 +129,13 @@ async def start_web(
     port: int,
     auth: tuple[str, str] | None,
     defaults: WebDefaults,
+    checks: CheckWatch | None = None,
 ) -> WebServer:
     """Serve the UI for `controller` on host:port in the running loop.
 
     Raises `UsageError` when the address cannot be bound (in use, not local).
     """
-    app, hub = build_app(controller, defaults, auth)
+    app, hub = build_app(controller, defaults, auth, checks)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host or None, port)

@@ -83,6 +83,7 @@
     $("edit-panel").hidden = !editOpen;
 
     renderBanner(s.health);
+    renderChecks(s.checks || []);
     var nf = s.errors.error.length, ne = s.exceptions.error.length;
     $("failures-n").textContent = nf ? String(nf) : "";
     $("exceptions-n").textContent = ne ? String(ne) : "";
@@ -97,6 +98,21 @@
     if (!items.length) { el.hidden = true; el.innerHTML = ""; return; }
     el.innerHTML = "<strong>The load generator is struggling; latency figures are suspect.</strong><ul>" +
       items.map(function (w) { return "<li>" + esc(w) + "</li>"; }).join("") + "</ul>";
+    el.hidden = false;
+  }
+
+  // --check thresholds, judged on the figures so far (final once the test has stopped).
+  function renderChecks(checks) {
+    var el = $("checks-bar");
+    if (!checks.length) { el.hidden = true; el.innerHTML = ""; return; }
+    var failed = checks.filter(function (c) { return !c.ok; }).length;
+    el.innerHTML = "<span class=\"label\">checks</span>" + checks.map(function (c) {
+      var verdict = c.ok ? "passed" : (c.aborted ? "failed, stopped the run" : "failing");
+      return "<span class=\"check " + (c.ok ? "ok" : "failed") + "\" title=\"" + esc(verdict) +
+        "\">" + (c.ok ? "✓ " : "✗ ") + esc(c.expr) + " <span class=\"value\">(" + esc(c.text) +
+        ")</span></span>";
+    }).join("");
+    el.className = "checks" + (failed ? " has-failed" : "");
     el.hidden = false;
   }
 
