@@ -123,9 +123,9 @@ def _worker_keys(config: Config) -> CurveKeys | None:
 
 async def run_master(config: Config, local_workers: int) -> int:
     path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-    from horde.cli.main import check_runnable  # the same checks as a local run
+    from horde.cli.main import prepare_scripts  # the same checks as a local run
 
-    scripts = check_runnable(config, load_scripts(path, config.user_classes))
+    config, scripts = prepare_scripts(config)
     files, entry = read_test_files(path)
     bundle = bundle_from_contents(files, entry, entry_only=path.is_file())
     events = build_events(scripts)

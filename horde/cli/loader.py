@@ -5,7 +5,8 @@ A script is imported as a fresh module under a private name
 shadow or be shadowed by a module of the same name; loading again replaces
 it). Every way a script can be broken becomes a `ScriptError` whose message
 names the file and line: a syntax error, an exception while importing, no User
-class, or user class names on the command line that the script lacks.
+class. A -f path that is no script and a user class name the script lacks are
+`UsageError`s instead: the command line's mistakes, not the script's.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from horde.errors import ScriptError
+from horde.errors import ScriptError, UsageError
 from horde.events import listeners_of
 from horde.user import User
 
-__all__ = ["LoadedScripts", "load_scripts", "script_files", "default_script"]
+__all__ = ["LoadedScripts", "load_scripts", "choose_classes", "script_files", "default_script"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def default_script(cwd: Path) -> Path:
     for name in ("hordefile.py", "locustfile.py"):
         if (cwd / name).is_file():
             return cwd / name
-    raise ScriptError(
+    raise UsageError(
         "no test script given and no hordefile.py or locustfile.py here; use -f PATH"
     )
 
@@ -52,13 +53,13 @@ def script_files(path: Path) -> tuple[Path, tuple[Path, ...]]:
                              if not any(part.startswith((".", "_")) for part in
                                         p.relative_to(path).parts)))
         if not files:
-            raise ScriptError(f"{path}: directory has no .py test scripts")
+            raise UsageError(f"{path}: directory has no .py test scripts")
         return path, files
     if path.is_file():
         if path.suffix != ".py":
-            raise ScriptError(f"{path}: a test script must be a .py file")
+            raise UsageError(f"{path}: a test script must be a .py file")
         return path.parent, (path,)
-    raise ScriptError(f"{path}: no such file or directory")
+    raise UsageError(f"{path}: no such file or directory")
 
 
 def _location_in(path: Path, tb: Any) -> str | None:
@@ -101,6 +102,13 @@ def _import(path: Path, index: int) -> ModuleType:
         detail = (exc.text or "").strip()
         raise ScriptError(f"syntax error: {exc.msg}" + (f"\n    {detail}" if detail else ""),
                           where) from None
+    except ScriptError as exc:
+        # horde's own check of a class body (weight, wait_time, between(5, 1)): its
+        # message is already the explanation; only the file and line are missing.
+        if exc.location is not None:
+            raise
+        where = _location_in(path, exc.__traceback__) or str(path)
+        raise ScriptError(str(exc), where) from None
     except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
         where = _location_in(path, exc.__traceback__) or str(path)
         kind = "import failed" if isinstance(exc, ImportError) else "error while loading"
@@ -128,16 +136,26 @@ def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
             f"{names}: no User class found; define a subclass of horde.HttpUser "
             "(or horde.User) with at least one @task"
         )
-    if wanted:
-        missing = [n for n in wanted if n not in classes]
-        if missing:
-            raise ScriptError(
-                f"unknown user class {', '.join(missing)}; the script defines "
-                f"{', '.join(sorted(classes))}"
-            )
-        chosen = tuple(classes[n] for n in wanted)
-    else:
-        chosen = tuple(classes.values())
     # The same function object may be tagged once but seen in several modules.
     unique = list(dict.fromkeys(listeners))
-    return LoadedScripts(files=files, user_classes=chosen, listeners=tuple(unique), root=root)
+    loaded = LoadedScripts(files=files, user_classes=tuple(classes.values()),
+                           listeners=tuple(unique), root=root)
+    return choose_classes(loaded, wanted)
+
+
+def choose_classes(loaded: LoadedScripts, wanted: Sequence[str]) -> LoadedScripts:
+    """`loaded` narrowed to the classes named on the command line (all when none is).
+
+    A name the script lacks is the command line's mistake, not the script's: a
+    `UsageError` (exit 2), never "broken test script".
+    """
+    if not wanted:
+        return loaded
+    classes = {c.__name__: c for c in loaded.user_classes}
+    missing = [n for n in wanted if n not in classes]
+    if missing:
+        raise UsageError(
+            f"unknown user class {', '.join(missing)}; the script defines "
+            f"{', '.join(sorted(classes))}"
+        )
+    return replace(loaded, user_classes=tuple(classes[n] for n in dict.fromkeys(wanted)))

@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from horde.cli.config import Config, load_config
-from horde.cli.loader import LoadedScripts, default_script, load_scripts
+from horde.cli.loader import LoadedScripts, choose_classes, default_script, load_scripts
 from horde.cli.process import new_loop
 from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
-from horde.user import HttpUser, has_tasks
+from horde.user import HttpUser, User, has_tasks
 
-__all__ = ["main", "run", "check_runnable"]
+__all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags"]
 
 
 def _setup_logging(level: str) -> None:
@@ -56,6 +56,51 @@ def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
     return replace(scripts, user_classes=runnable)
 
 
+def class_names_out_of_tags(config: Config,
+                            classes: Sequence[type[User]]) -> tuple[Config, list[str]]:
+    """Give back to the positional class names the words -T/-E swallowed.
+
+    argparse cannot tell where `-T browse Shop` ends: `-T` takes one or more
+    words (as in Locust), so "Shop" lands among the tags. A word of a -T/-E
+    list that names a user class of the script and is no task's tag is a class
+    name; it moves to the classes, unless it is the list's only word (`-T Shop`
+    then stays a tag, as written). Returns the config and the words moved.
+    """
+    names = {c.__name__ for c in classes}
+
+    def is_tag(word: str) -> bool:
+        return any(has_tasks(c, frozenset({word}), None) for c in classes)
+
+    moved: list[str] = []
+
+    def keep(words: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if not words:
+            return words
+        kept = tuple(w for w in words if w not in names or is_tag(w))
+        if not kept:
+            return words
+        moved.extend(w for w in words if w not in kept)
+        return kept
+
+    tags, exclude = keep(config.tags), keep(config.exclude_tags)
+    if not moved:
+        return config, []
+    classes_wanted = tuple(dict.fromkeys((*config.user_classes, *moved)))
+    return replace(config, tags=tags, exclude_tags=exclude, user_classes=classes_wanted), moved
+
+
+def prepare_scripts(config: Config) -> tuple[Config, LoadedScripts]:
+    """Load the -f script, read class names out of -T/-E, choose and check the classes."""
+    path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+    loaded = load_scripts(path)
+    config, moved = class_names_out_of_tags(config, loaded.user_classes)
+    if moved:
+        plural = "s" if len(moved) > 1 else ""
+        print(f"horde: note: {', '.join(moved)} read as user class name{plural}, not as tag "
+              "(a class of the script, and no task's tag)", file=sys.stderr)
+    return config, check_runnable(config, choose_classes(loaded, config.user_classes))
+
+
 def run(argv: Sequence[str]) -> int:
     """Everything `main` does, returning the exit code instead of exiting."""
     try:
@@ -73,8 +118,7 @@ def run(argv: Sequence[str]) -> int:
             from horde.cli.distributed import run_distributed
 
             return run_distributed(config)
-        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-        scripts = check_runnable(config, load_scripts(path, config.user_classes))
+        config, scripts = prepare_scripts(config)
         raise_open_files_limit()
         if config.headless:
             from horde.cli.headless import run_headless

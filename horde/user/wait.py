@@ -43,20 +43,24 @@ def _owner_user(self: Any) -> Any:
     return getattr(self, "_horde_user", None)
 
 
-def _check(name: str, value: float) -> float:
+def _check(where: str, name: str, value: float) -> float:
+    # A ScriptError, not ValueError: it is raised while the script's class body runs,
+    # and the loader reports it with the script's file and line (docs/writing-scripts.md).
     if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
-        raise TypeError(f"{name} must be a number of seconds, not {value!r}")
+        raise ScriptError(f"{where}: {name} must be a number of seconds, not {value!r}")
     if value < 0:
-        raise ValueError(f"{name} must be >= 0, not {value}")
+        raise ScriptError(f"{where}: {name} must be >= 0, not {value}")
     return float(value)
 
 
 def between(min_wait: float, max_wait: float) -> WaitTime:
     """A random wait, uniformly between `min_wait` and `max_wait` seconds."""
-    low = _check("min_wait", min_wait)
-    high = _check("max_wait", max_wait)
+    where = f"between({min_wait!r}, {max_wait!r})"
+    low = _check(where, "min_wait", min_wait)
+    high = _check(where, "max_wait", max_wait)
     if high < low:
-        raise ValueError(f"between({min_wait}, {max_wait}): the maximum is below the minimum")
+        raise ScriptError(f"{where}: the maximum is below the minimum "
+                          f"(write between({max_wait!r}, {min_wait!r}))")
     span = high - low
 
     def wait_time(self: Any) -> float:
@@ -69,7 +73,7 @@ def between(min_wait: float, max_wait: float) -> WaitTime:
 
 def constant(wait: float) -> WaitTime:
     """Always the same wait, in seconds."""
-    seconds = _check("wait", wait)
+    seconds = _check(f"constant({wait!r})", "wait", wait)
 
     def wait_time(self: Any) -> float:
         return seconds
@@ -90,7 +94,7 @@ def constant_pacing(wait: float) -> WaitTime:
     the schedule to now instead of catching up with a burst. The first task's
     start (stamped by the task loop on the user) starts the schedule.
     """
-    seconds = _check("wait", wait)
+    seconds = _check(f"constant_pacing({wait!r})", "wait", wait)
 
     def wait_time(self: Any) -> float:
         user = _owner_user(self)
@@ -109,9 +113,10 @@ def constant_pacing(wait: float) -> WaitTime:
 
 def constant_throughput(task_runs_per_second: float) -> WaitTime:
     """At most `task_runs_per_second` task runs per second per user (pacing 1/n)."""
-    rate = _check("task_runs_per_second", task_runs_per_second)
+    where = f"constant_throughput({task_runs_per_second!r})"
+    rate = _check(where, "task_runs_per_second", task_runs_per_second)
     if rate == 0:
-        raise ValueError("constant_throughput needs a rate above 0")
+        raise ScriptError(f"{where}: the rate must be above 0")
     return constant_pacing(1.0 / rate)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from horde.cli.loader import load_scripts
-from horde.errors import ScriptError
+from horde.errors import ScriptError, UsageError
 
 GOOD = """
 from horde import HttpUser, User, events, task
@@ -50,7 +50,8 @@ def test_choose_classes_by_name(tmp_path: Path) -> None:
 
 
 def test_unknown_class_name(tmp_path: Path) -> None:
-    with pytest.raises(ScriptError, match="unknown user class Nope; the script defines Other, "
+    # The command line's mistake: a UsageError, not ScriptError ("broken test script").
+    with pytest.raises(UsageError, match="unknown user class Nope; the script defines Other, "
                                           "Shopper"):
         load_scripts(write(tmp_path, "hordefile.py", GOOD), ["Nope"])
 
@@ -84,9 +85,9 @@ def test_no_user_class(tmp_path: Path) -> None:
 
 
 def test_missing_file_and_wrong_suffix(tmp_path: Path) -> None:
-    with pytest.raises(ScriptError, match="no such file"):
+    with pytest.raises(UsageError, match="no such file"):
         load_scripts(tmp_path / "nope.py")
-    with pytest.raises(ScriptError, match="must be a .py file"):
+    with pytest.raises(UsageError, match="must be a .py file"):
         load_scripts(write(tmp_path, "script.txt", "x"))
 
 
@@ -125,3 +126,36 @@ def test_script_with_future_annotations_and_a_dataclass(tmp_path: Path) -> None:
                 Item(1)
     """)
     assert [c.__name__ for c in load_scripts(path).user_classes] == ["U"]
+
+
+def test_bad_wait_time_arguments_name_the_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "waits.py", """
+        from horde import HttpUser, between, task
+
+        class U(HttpUser):
+            wait_time = between(5, 1)
+
+            @task
+            def t(self):
+                pass
+        """)
+    with pytest.raises(ScriptError) as info:
+        load_scripts(path)
+    assert str(info.value) == (f"{path}:5: between(5, 1): the maximum is below the minimum "
+                               "(write between(1, 5))")
+
+
+def test_horde_checks_of_a_class_body_are_not_wrapped(tmp_path: Path) -> None:
+    path = write(tmp_path, "weights.py", """
+        from horde import HttpUser, task
+
+        class U(HttpUser):
+            weight = -1
+
+            @task
+            def t(self):
+                pass
+        """)
+    with pytest.raises(ScriptError) as info:
+        load_scripts(path)
+    assert str(info.value) == f"{path}:4: U.weight must be a number >= 0, not -1"

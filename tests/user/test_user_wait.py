@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from user_fakes import FakeEnv, run_user
 
+from horde.errors import ScriptError
 from horde.user import (
     TaskSet,
     User,
@@ -133,7 +134,10 @@ def test_constant_throughput_is_pacing_one_over_n() -> None:
     ],
 )
 def test_bad_wait_values_are_refused(make: object) -> None:
-    with pytest.raises((TypeError, ValueError)):
+    # A ScriptError (exit 2, "broken test script", the loader adds file and line),
+    # never a bare ValueError.
+    with pytest.raises(ScriptError, match=r"^(between|constant|constant_pacing|"
+                                          r"constant_throughput)\("):
         make()  # type: ignore[operator]
 
 
