@@ -53,7 +53,7 @@ def test_taskset_wait_time_checked_at_definition() -> None:
 
 
 def test_between_with_max_below_min_fails_at_class_definition() -> None:
-    with pytest.raises(ValueError, match="maximum is below the minimum"):
+    with pytest.raises(ScriptError, match="maximum is below the minimum"):
 
         class U(User):
             wait_time = between(5, 1)
