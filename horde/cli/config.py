@@ -1,14 +1,16 @@
 """Options from four sources into one frozen `Config`.
 
 Precedence, lowest first: built-in defaults < `[tool.horde]` in pyproject.toml
-or a horde.toml (the first found in the working directory; horde.toml wins if
-both exist) < `HORDE_*` environment variables < the command line.
+or a horde.toml in the working directory (horde.toml wins if both exist, and
+horde warns that [tool.horde] is ignored) < `HORDE_*` environment variables <
+the command line.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,24 +64,45 @@ class Config:
 _BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+
+
 def read_config_file(directory: Path) -> tuple[dict[str, Any], str | None]:
-    """The raw settings from horde.toml or pyproject.toml's [tool.horde], and which file."""
+    """The raw settings from horde.toml or pyproject.toml's [tool.horde], and which file.
+
+    horde.toml wins when both hold settings; the other is ignored as a whole
+    (never merged key by key), and horde warns on stderr, since a setting that
+    silently does nothing is worse than either choice.
+    """
+    found: list[tuple[dict[str, Any], str]] = []
     for name in ("horde.toml", "pyproject.toml"):
         path = directory / name
         if not path.is_file():
             continue
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise UsageError(f"{path}: not valid TOML: {exc}") from None
+            data: Any = _read_toml(path)
+        except UsageError:
+            if found:
+                continue  # horde.toml wins anyway: a broken pyproject.toml is not ours to judge
+            raise
         if name == "pyproject.toml":
             data = data.get("tool", {}).get("horde")
             if data is None:
                 continue
-        if not isinstance(data, dict):
-            raise UsageError(f"{path}: [tool.horde] must be a table")
-        return data, str(path)
-    return {}, None
+            if not isinstance(data, dict):
+                raise UsageError(f"{path}: [tool.horde] must be a table")
+        found.append((data, str(path)))
+    if not found:
+        return {}, None
+    if len(found) > 1:
+        print(f"horde: warning: both {found[0][1]} and [tool.horde] in {found[1][1]} hold "
+              f"settings; {Path(found[0][1]).name} wins and [tool.horde] is ignored",
+              file=sys.stderr)
+    return found[0]
 
 
 def _from_file(data: Mapping[str, Any], where: str) -> dict[str, Any]:

@@ -35,10 +35,27 @@ def test_pyproject_then_env_then_cli(tmp_path: Path) -> None:
     assert from_cli.tags == ("x", "y", "z")
 
 
-def test_horde_toml_wins_over_pyproject(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.horde]\nusers = 10\n")
+def test_horde_toml_wins_over_pyproject_and_says_so(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.horde]\nusers = 10\nspawn-rate = 5\n")
+    (tmp_path / "horde.toml").write_text("users = 11\n")
+    config = load_config([], environ={}, cwd=tmp_path)
+    assert (config.users, config.spawn_rate) == (11, 1.0)  # the whole table is ignored
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert (f"horde: warning: both {tmp_path / 'horde.toml'} and [tool.horde] in "
+            f"{tmp_path / 'pyproject.toml'} hold settings; horde.toml wins and [tool.horde] "
+            "is ignored") in err
+
+
+def test_no_warning_without_a_horde_table(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     (tmp_path / "horde.toml").write_text("users = 11\n")
     assert load_config([], environ={}, cwd=tmp_path).users == 11
+    (tmp_path / "pyproject.toml").write_text("[project\n")  # broken, but horde.toml wins
+    assert load_config([], environ={}, cwd=tmp_path).users == 11
+    assert capsys.readouterr().err == ""
 
 
 def test_pyproject_without_horde_table_is_ignored(tmp_path: Path) -> None:
