@@ -12,6 +12,7 @@ Times are shown in milliseconds, sizes in bytes, rates per second.
 
 from __future__ import annotations
 
+import re
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -25,6 +26,9 @@ from horde.stats.snapshot import PERCENTILE_KEYS, EndpointSummary, StatsSnapshot
 __all__ = ["ConsoleReporter", "render_table", "render_summary", "plain_line", "fmt_ms"]
 
 _TRACEBACK_LINES = 4
+# A measured figure inside a warning ("CPU at 97%", "lag p99 12.3 ms", "for 3 s"):
+# left out when deciding whether a warning was already shown.
+_FIGURE = re.compile(r"\d+(?:\.\d+)?\s*(?:%|(?:ms|s)\b)")
 _WARN_STYLE = "bold yellow"
 
 
@@ -158,6 +162,11 @@ def render_summary(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:
     return Group(*parts)
 
 
+def warning_key(message: str) -> str:
+    """What makes a warning the same warning: its words, not the figures measured this second."""
+    return _FIGURE.sub("#", message)
+
+
 def plain_line(snapshot: StatsSnapshot, info: RunInfo) -> str:
     """One log line: t, users, current rps, fail/s and percentiles, total failures."""
     t = snapshot.total
@@ -180,7 +189,7 @@ class ConsoleReporter:
     def __init__(self, console: Console | None = None, *, file: TextIO | None = None) -> None:
         self.console = console if console is not None else Console(file=file)
         self._live: Live | None = None
-        self._warned: set[str] = set()  # plain mode prints each warning once
+        self._warned: set[str] = set()  # plain mode prints each warning once (by warning_key)
 
     def live(self, snapshot: StatsSnapshot, info: RunInfo) -> None:
         """Show the current state: redraw on a terminal, else one plain line."""
@@ -192,8 +201,11 @@ class ConsoleReporter:
             self._live.update(view, refresh=True)
             return
         for msg in info.warnings:
-            if msg not in self._warned:
-                self._warned.add(msg)
+            # Live warnings carry this second's figure (CPU at 95%, then 97%): the
+            # same warning each time, shown once (docs/results.md).
+            key = warning_key(msg)
+            if key not in self._warned:
+                self._warned.add(key)
                 self.console.print(Text(f"WARNING: {msg}", style=_WARN_STYLE), soft_wrap=True)
         self.console.print(
             plain_line(snapshot, info), markup=False, highlight=False, soft_wrap=True

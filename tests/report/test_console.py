@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from rich.console import Console
 
-from horde.report import ConsoleReporter, RunInfo, plain_line, render_summary, render_table
+from horde.report import (
+    ConsoleReporter,
+    GeneratorHealth,
+    RunInfo,
+    WorkerSummary,
+    plain_line,
+    render_summary,
+    render_table,
+)
+from horde.runtime.health import HealthSample
 from horde.stats import StatsSnapshot
 
 
@@ -90,3 +100,22 @@ def test_names_with_brackets_are_shown_verbatim() -> None:
     text = out.getvalue()
     assert "/items/[id]" in text
     assert "HTTP 500 [bold]x[/bold]" in text
+
+
+def test_plain_mode_shows_a_warning_once_whatever_its_figures(snapshot: StatsSnapshot) -> None:
+    # What the live view passes each second: this second's health, with its numbers.
+    console, buf = _console(terminal=False)
+    reporter = ConsoleReporter(console)
+    for cpu, lag in ((95.0, 12.5), (97.4, 30.0), (99.0, 11.0)):
+        warnings = HealthSample(cpu, lag).warnings()
+        assert len(warnings) == 2
+        reporter.live(snapshot, replace(RunInfo(), generator=GeneratorHealth(warnings=warnings)))
+    lines = buf.getvalue().splitlines()
+    assert sum("generator CPU at" in ln for ln in lines) == 1
+    assert sum("event-loop lag p99" in ln for ln in lines) == 1
+    # Another worker's warning is another warning.
+    workers = [WorkerSummary(f"vm-{n}-8323", "vm", "running", 1, 1, warnings=["CPU at 95%"])
+               for n in (101, 202)]
+    reporter.live(snapshot, RunInfo(workers=workers))
+    assert sum("CPU at 95%" in ln and "WARNING: worker" in ln
+               for ln in buf.getvalue().splitlines()) == 2
