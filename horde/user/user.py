@@ -26,6 +26,7 @@ Invariants:
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -161,6 +162,10 @@ class HttpUser(User):
     """Seconds to connect; None: the request timeout."""
     insecure: ClassVar[bool] = False
     """True: do not verify TLS certificates."""
+    ssl_context: ClassVar[ssl.SSLContext | None] = None
+    """A TLS client context for every user of the class, e.g. to trust a private CA:
+    ``ssl_context = horde.http.tls.make_context(cafile="ca.pem")``. Built once, at class
+    definition, and shared (a context per user would cost a CA load per user)."""
     max_redirects: ClassVar[int] = 10
 
     client: HttpSession
@@ -178,6 +183,7 @@ class HttpUser(User):
             connect_timeout=self.connection_timeout,
             insecure=self.insecure,
             max_redirects=self.max_redirects,
+            ssl_context=self.ssl_context,
         )
 
     async def _horde_close(self) -> None:
