@@ -219,7 +219,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("exit_code_on_error", ("--exit-code-on-error",), _exit_code, 1,
            "exit code when any request failed or a task raised", "CODE"),
     Option("checks", ("--check",), _checks, (),
-           "a threshold judged at the end, e.g. 'p95 < 300ms', 'fail_ratio < 1%%', "
+           "a threshold judged at the end, e.g. 'p95 < 300ms', 'fail_ratio < 1%', "
            "'rps > 100', 'GET /cart: p99 < 1s'; repeat for more; exit code 3 when one "
            "fails (see docs/thresholds.md)", "EXPR", repeat=True),
     Option("check_abort", ("--check-abort",), _bool, False,
@@ -227,7 +227,8 @@ OPTIONS: tuple[Option, ...] = (
     # --- web UI ---
     Option("web_host", ("--web-host",), _str, "127.0.0.1",
            "interface of the web UI (0.0.0.0 for all)", "HOST"),
-    Option("web_port", ("--web-port",), _port, 8089, "port of the web UI", "PORT"),
+    Option("web_port", ("--web-port",), _port, 8089,
+           "port of the web UI (0: any free port; horde prints the URL)", "PORT"),
     Option("web_auth", ("--web-auth",), _user_password, None,
            "protect the web UI with HTTP basic auth", "USER:PASSWORD"),
     Option("html", ("--html",), _str, None,
@@ -246,7 +247,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("master_bind_port", ("--master-bind-port",), _port, 5557,
            "port the master listens on for workers", "PORT"),
     Option("expect_workers", ("--expect-workers",), _positive_int, 1,
-           "a headless master starts once this many workers are connected", "N"),
+           "a headless master starts once this many workers are connected "
+           "(--processes N waits for its own N)", "N"),
     Option("expect_workers_max_wait", ("--expect-workers-max-wait",), _duration, 0.0,
            "give up when the workers are not all there after this long (0: wait forever)",
            "TIME"),
@@ -268,23 +270,49 @@ def convert_value(option: Option, value: Any, source: str) -> Any:
         raise UsageError(f"{source}: {exc}") from None
 
 
+_EPILOG = """\
+configuration: every option can also come from a horde.toml (top-level keys, e.g.
+  spawn-rate = 10) or [tool.horde] in pyproject.toml, in the working directory, and from
+  HORDE_* environment variables (HORDE_USERS=100); the command line wins over the
+  environment, which wins over the file (docs/options.md).
+
+exit codes: 0 all requests succeeded (and every --check passed); 1 a request failed or a
+  task raised (--exit-code-on-error); 2 a usage error, a broken script or an unwritable
+  result file; 3 a --check failed; 70 an unexpected error in horde.
+
+`horde demo` runs a demonstration against a built-in target; `horde keys DIR` makes CURVE
+keys for --curve-keys. Documentation: docs/index.md."""
+
+
+def _help_with_default(option: Option) -> str:
+    """The help text, with the default when it says something (not for switches or lists)."""
+    text = option.help
+    default = option.default
+    if option.flag_only or default is None or default == () or "(default" in text:
+        return text
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{text} (default: {shown})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line. Defaults are left out on purpose (SUPPRESS): precedence
-    is decided by horde.cli.config, which needs to know what was really given."""
+    is decided by horde.cli.config, which needs to know what was really given;
+    the help shows them in words instead."""
     parser = argparse.ArgumentParser(
         prog="horde",
         description="Load test a service with users written in plain Python.",
         argument_default=argparse.SUPPRESS,
-        epilog="`horde demo` runs a demonstration against a built-in target; "
-               "`horde keys DIR` makes CURVE keys for --curve-keys.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
     )
     for option in OPTIONS:
+        text = _help_with_default(option).replace("%", "%%")  # argparse formats help with %
         if option.flag_only:
             parser.add_argument(*option.flags, dest=option.key, action="store_const",
-                                const=True, help=option.help)
+                                const=True, help=text)
         else:
             parser.add_argument(*option.flags, dest=option.key, metavar=option.metavar,
-                                help=option.help, nargs=option.nargs,
+                                help=text, nargs=option.nargs,
                                 action="append" if option.nargs or option.repeat else "store")
     parser.add_argument("user_classes", nargs="*", metavar="UserClass",
                         help="run only these user classes (default: all in the file)")

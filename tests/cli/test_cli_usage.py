@@ -149,3 +149,24 @@ def test_a_worker_notes_the_options_its_master_decides(
     assert "a worker ignores --users, --host: its master decides those" in err
     _note_ignored_options(Config(worker=True, master_port=6000, reconnect_timeout=5.0))
     assert capsys.readouterr().err == ""
+
+
+def test_help_shows_defaults_configuration_and_exit_codes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run(["--help"])
+    assert info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    for text in (
+        "peak number of concurrent users (default: 1)",
+        "users started (or stopped) per second (default: 1)",
+        "port of the web UI (0: any free port; horde prints the URL) (default: 8089)",
+        "(--processes N waits for its own N) (default: 1)",
+        "default timeout of one request, in seconds (default: 60)",
+        "horde.toml", "[tool.horde] in pyproject.toml", "HORDE_* environment variables",
+        "exit codes: 0", "3 a --check failed",
+    ):
+        assert text in out, text
+    # No noise for switches and options without a default.
+    assert "(default: False)" not in out and "(default: None)" not in out
+    assert "(default: ())" not in out
