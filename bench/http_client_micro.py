@@ -130,7 +130,7 @@ def make_record() -> tuple[Callable[..., None], list[int]]:
 
 
 class _BareProtocol(asyncio.Protocol):
-    """The floor: a bare asyncio + httptools client, no features (DESIGN.md's baseline)."""
+    """The floor: a bare asyncio + httptools client, no features (docs/dev/design.md's baseline)."""
 
     def __init__(self) -> None:
         import httptools

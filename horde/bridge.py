@@ -4,7 +4,7 @@ Invariants:
 
 * every user with sync tasks owns exactly one `SyncRunner`, i.e. one greenlet,
   created once and reused for every call (a new greenlet per call costs ~2.4x
-  throughput, see DESIGN.md);
+  throughput, see docs/dev/design.md);
 * that greenlet's parent is the event loop's greenlet, so `await_` always
   switches back to the coroutine that is driving it (`SyncRunner.call`);
 * only code running inside a `SyncRunner` greenlet may call `await_`; anywhere

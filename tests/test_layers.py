@@ -1,4 +1,4 @@
-"""Imports only point down the layer map of DESIGN.md.
+"""Imports only point down the layer map of docs/dev/design.md.
 
 Walks every module of the package with `ast` (no import, so no side effects)
 and fails on an import of a higher layer, naming the module and the line.

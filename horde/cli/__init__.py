@@ -1,1 +1,1 @@
-"""See docs/dev/contracts.md and shared DESIGN.md for this package's place."""
+"""See docs/dev/contracts.md and docs/dev/design.md for this package's place."""

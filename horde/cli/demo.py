@@ -80,9 +80,11 @@ def _compare(served: int | None, counted: int | None) -> str:
 def run_demo(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="horde demo",
                                      description="Run a load test against the built-in demo shop.")
-    parser.add_argument("-u", "--users", type=int, default=50)
-    parser.add_argument("-r", "--spawn-rate", type=float, default=25.0)
-    parser.add_argument("-t", "--run-time", default="20s")
+    parser.add_argument("-u", "--users", type=int, default=50,
+                        help="shoppers (default 50)")
+    parser.add_argument("-r", "--spawn-rate", type=float, default=25.0,
+                        help="shoppers started per second (default 25)")
+    parser.add_argument("-t", "--run-time", default="20s", help="how long (default 20s)")
     parser.add_argument("--processes", default="2",
                         help="local worker processes (default 2; 'auto': one per core)")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Load plans as pure functions: durations, executors, ramps, splitting users over workers.
 
-Layer 0: stdlib only, no clock, no I/O. See docs/dev/contracts.md and the
-shared DESIGN.md for this package's place. Executors (one per file, see
+Layer 0: stdlib only, no clock, no I/O. See docs/dev/contracts.md and
+docs/dev/design.md for this package's place. Executors (one per file, see
 `horde.plan.executor`): `SteadyUsers`, `RampingStages`, `ShapePlan`.
 """
 

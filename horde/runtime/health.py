@@ -7,7 +7,7 @@ loop on one core) and the event loop's lag: a timer asks to run every
 every callback late, including the code that stops a request's clock, so
 latencies then include the generator's own delay.
 
-Thresholds (DESIGN.md, issue 2): CPU above 90% or loop-lag p99 above 10 ms.
+Thresholds (docs/dev/design.md, issue 2): CPU above 90% or loop-lag p99 above 10 ms.
 The monitor only measures; what to say about it is `HealthSample.warnings`.
 """
 
