@@ -1,0 +1,1 @@
+from tests.support.fixtures import demo_target  # noqa: F401
