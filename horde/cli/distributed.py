@@ -46,6 +46,7 @@ from horde.cli.headless import (
     run_options,
 )
 from horde.cli.loader import default_script, load_scripts
+from horde.cli.options import OPTIONS
 from horde.cli.process import new_loop
 from horde.events import Events
 from horde.net import CurveKeys, MasterChannel
@@ -91,7 +92,8 @@ _MASTER_DECIDES = ("users", "spawn_rate", "run_time", "host", "headless", "tags"
 
 def _note_ignored_options(config: Config) -> None:
     defaults = Config()
-    given = [f"--{key.replace('_', '-')}" for key in _MASTER_DECIDES
+    flags = {o.key: o.flags[-1] for o in OPTIONS}  # checks -> --check
+    given = [flags[key] for key in _MASTER_DECIDES
              if getattr(config, key) != getattr(defaults, key)]
     if given:
         print(f"horde: note: a worker ignores {', '.join(given)}: its master decides "

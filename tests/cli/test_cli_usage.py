@@ -147,6 +147,10 @@ def test_a_worker_notes_the_options_its_master_decides(
     _note_ignored_options(Config(worker=True, users=5, host="http://127.0.0.1:9"))
     err = capsys.readouterr().err
     assert "a worker ignores --users, --host: its master decides those" in err
+    _note_ignored_options(load_config(["--worker", "--check", "p95<1s", "--check-abort",
+                                       "-T", "a"], environ={}))
+    assert "a worker ignores --tags, --check, --check-abort: its master" in \
+        capsys.readouterr().err
     _note_ignored_options(Config(worker=True, master_port=6000, reconnect_timeout=5.0))
     assert capsys.readouterr().err == ""
 
