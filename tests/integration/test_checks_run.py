@@ -127,3 +127,19 @@ def test_checks_from_the_config_file_and_the_environment(plain_target: Target,
                     tmp_path, json_path=tmp_path / "r.json")
     assert run.returncode == 0
     assert run.result is not None and [c["expr"] for c in run.result["checks"]] == ["p95 < 10s"]
+
+
+def test_check_abort_on_a_master_judges_the_merged_figures(plain_target: Target,
+                                                           tmp_path: Path) -> None:
+    # --processes 2: a master and two local workers; the master's per-second hook
+    # judges the fleet's merged snapshot and stops every worker.
+    write_script(tmp_path, SLOW)
+    run = run_horde(_args(plain_target, "--check", "GET /slow: p95<1ms", "--check-abort",
+                          "--processes", "2", run_time="60s", users="20"),
+                    tmp_path, json_path=tmp_path / "r.json", timeout=60)
+    assert run.returncode == 3, run.stdout + run.stderr
+    assert run.result is not None
+    assert run.result["duration_s"] < 30
+    assert run.result["checks"][0]["aborted"] is True
+    assert len(run.result["workers"]) == 2
+    assert run.result["total"]["requests"] == plain_target.counts().route("GET", "/slow")
