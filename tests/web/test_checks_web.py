@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 
 from tests.integration.horde_process import finish, start_horde, write_script
-from tests.support.target import Target
+from tests.support.target import REPO_ROOT, Target
 from tests.web.harness import http_json
 from tests.web.waiting import wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 20_000
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
 
 SLOW = """
 from horde import HttpUser, task
@@ -98,10 +99,13 @@ def test_checks_live_in_the_ui_abort_and_exit_3(browser: Any, plain_target: Targ
         failed = page.locator("#checks-bar .check.failed")
         assert failed.count() == 1
         assert "GET /slow: p95 < 1ms" in failed.inner_text()
+        assert "stopped the run" in failed.inner_text()
         assert "stopped the run" in (failed.get_attribute("title") or "")
         passed = page.locator("#checks-bar .check.ok")
         assert passed.count() == 1 and "p95 < 10s" in passed.inner_text()
         assert not page_errors
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "checks-aborted.png"))
 
         state = http_json(url + "/api/state").json()
         assert [(c["expr"], c["ok"], c["aborted"]) for c in state["checks"]] == [

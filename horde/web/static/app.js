@@ -110,7 +110,7 @@
       var verdict = c.ok ? "passed" : (c.aborted ? "failed, stopped the run" : "failing");
       return "<span class=\"check " + (c.ok ? "ok" : "failed") + "\" title=\"" + esc(verdict) +
         "\">" + (c.ok ? "✓ " : "✗ ") + esc(c.expr) + " <span class=\"value\">(" + esc(c.text) +
-        ")</span></span>";
+        (c.aborted ? "; stopped the run" : "") + ")</span></span>";
     }).join("");
     el.className = "checks" + (failed ? " has-failed" : "");
     el.hidden = false;
