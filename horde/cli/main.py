@@ -1,7 +1,9 @@
 """`horde` on the command line: options → config → scripts → a run → an exit code.
 
 Exit codes: 0 when every request succeeded; `--exit-code-on-error` (default 1)
-when a request failed or a task raised; 2 for a usage error or a broken script.
+when a request failed or a task raised; 2 for a usage error, a broken script or
+a result file that could not be written; 3 when a `--check` failed (it wins
+over 1; horde.cli.checks).
 Nothing reaches the user as a bare traceback: horde's own errors are printed
 as one clear message, anything unexpected as one line with its type (exit
 code 70; `--loglevel DEBUG` logs the traceback).
