@@ -54,7 +54,7 @@ SCRIPTS = _doc_scripts() + [Script(str(p.relative_to(REPO_ROOT)), p.read_text())
 def test_the_docs_have_scripts_to_run() -> None:
     # A regex that stopped matching would make every test below vanish silently.
     assert len([s for s in SCRIPTS if s.where.startswith("docs/")]) >= 8
-    assert any(s.where == "README.md:9" for s in SCRIPTS)
+    assert any(s.where.startswith("README.md:") for s in SCRIPTS)
     assert len(EXAMPLES) >= 7
 
 
