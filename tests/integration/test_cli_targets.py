@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.horde_process import finish, run_horde, start_horde, write_script
+from tests.integration.horde_process import (
+    finish,
+    interrupt_when_busy,
+    run_horde,
+    start_horde,
+    write_script,
+)
 from tests.integration.raw_servers import RawServer
 from tests.support.target import Target
 
@@ -117,8 +123,8 @@ def test_ctrl_c_during_ramp_up_then_twice_against_a_stalled_target(
     with RawServer("stall") as stall:
         proc = start_horde(["-f", str(script), "-H", stall.url, "--headless", "-u", "40",
                             "-r", "4", "-t", "60s", "--request-timeout", "30"], tmp_path)
-        time.sleep(3.0)  # some users started, most not yet: ramping
-        proc.send_signal(signal.SIGINT)
+        # Some users started (4/s of 40), most not yet: ramping.
+        interrupt_when_busy(proc, lambda: plain_target.counts().answered, at_least=3)
         time.sleep(1.0)  # the stalled requests hold the stop
         proc.send_signal(signal.SIGINT)
         run = finish(proc, None, timeout=30)
