@@ -12,6 +12,7 @@ once instead of at the next tick.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -60,10 +61,12 @@ class Api:
     """Handlers bound to one controller; `nudge` is called after every action."""
 
     def __init__(self, controller: Controller, nudge: Callable[[], None],
-                 checks: CheckWatch | None = None) -> None:
+                 checks: CheckWatch | None = None,
+                 before_reset: Callable[[], None] | None = None) -> None:
         self.controller = controller
         self._nudge = nudge
         self._checks = checks
+        self._before_reset = before_reset or (lambda: None)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/api/state", self.get_state)
@@ -92,6 +95,7 @@ class Api:
             return error_response("the test is stopping; start again once it has stopped", 409)
         if ctl.state == "stopped":
             # A new test: its figures must not mix with the previous one's.
+            self._before_reset()
             ctl.reset_stats()
         try:
             await ctl.start(wanted.users, wanted.spawn_rate, host=wanted.host,
@@ -119,10 +123,15 @@ class Api:
 
     async def post_stop(self, request: web.Request) -> web.Response:
         self.controller.request_stop()
+        # request_stop only schedules the stop; one pass of the loop lets it begin,
+        # so the answer is the state the run is really in ("stopping"), not the
+        # one it had before the request.
+        await asyncio.sleep(0)
         self._nudge()
         return json_response(self._brief())
 
     async def post_reset(self, request: web.Request) -> web.Response:
+        self._before_reset()
         self.controller.reset_stats()
         self._nudge()
         return json_response(self._brief())

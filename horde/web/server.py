@@ -11,14 +11,17 @@ downloads (`/download/...`) and the live push (`/ws`), all reading one
 figures or renders a report from a snapshot.
 
 Invariants: the server listens only where it is told (`host`, `port`; port 0
-picks a free port and `url` shows the real one); with `auth`, every route,
-the WebSocket and the assets included, needs the credentials; `close()`
-closes open pages' sockets, then the listener, and is idempotent.
+picks a free port and `url` shows the real one); it answers only its own
+pages, under host names it knows (`horde.web.guard`, checked before anything
+else); with `auth`, every route, the WebSocket and the assets included, needs
+the credentials; `close()` closes open pages' sockets, then the listener, and
+is idempotent.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -30,6 +33,7 @@ from horde.web.api import Api, encode_json
 from horde.web.assets import Assets
 from horde.web.auth import basic_auth_middleware
 from horde.web.downloads import Downloads
+from horde.web.guard import AllowedHosts, guard_middleware
 from horde.web.payload import state_payload
 from horde.web.push import LiveHub
 
@@ -66,13 +70,22 @@ def build_app(
     defaults: WebDefaults,
     auth: tuple[str, str] | None = None,
     checks: CheckWatch | None = None,
+    allowed: AllowedHosts | None = None,
+    on_reset: Callable[[], None] | None = None,
 ) -> tuple[web.Application, LiveHub]:
     """The aiohttp application and its live hub (not yet started); `checks`: the
-    --check thresholds, judged live in the state and in the downloads."""
-    middlewares = [basic_auth_middleware(*auth)] if auth is not None else []
+    --check thresholds, judged live in the state and in the downloads.
+
+    `allowed` defaults to loopback names only; `on_reset` runs before the UI
+    resets the statistics (a reset, or a new test after a stop).
+    """
+    # The guard first: a refused request must not even reach the credentials check.
+    middlewares = [guard_middleware(allowed or AllowedHosts.for_bind("127.0.0.1"))]
+    if auth is not None:
+        middlewares.append(basic_auth_middleware(*auth))
     app = web.Application(middlewares=middlewares, client_max_size=64 * 1024)
     hub = LiveHub(lambda: encode_json(state_payload(controller, checks)))
-    api = Api(controller, nudge=hub.nudge, checks=checks)
+    api = Api(controller, nudge=hub.nudge, checks=checks, before_reset=on_reset)
     api.add_routes(app)
     Assets().add_routes(app)
     Downloads(controller, checks).add_routes(app)
@@ -130,12 +143,18 @@ async def start_web(
     auth: tuple[str, str] | None,
     defaults: WebDefaults,
     checks: CheckWatch | None = None,
+    *,
+    allowed_hosts: Sequence[str] = (),
+    on_reset: Callable[[], None] | None = None,
 ) -> WebServer:
     """Serve the UI for `controller` on host:port in the running loop.
 
-    Raises `UsageError` when the address cannot be bound (in use, not local).
+    `allowed_hosts` (`--web-allowed-host`) are host names the UI answers to
+    besides loopback and `host` (horde.web.guard). Raises `UsageError` when
+    the address cannot be bound (in use, not local).
     """
-    app, hub = build_app(controller, defaults, auth, checks)
+    allowed = AllowedHosts.for_bind(host, allowed_hosts)
+    app, hub = build_app(controller, defaults, auth, checks, allowed, on_reset)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host or None, port)

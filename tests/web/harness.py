@@ -46,9 +46,10 @@ class HttpAnswer:
 def http_json(url: str, method: str = "GET", body: Any = None, raw: bytes | None = None,
               headers: dict[str, str] | None = None) -> HttpAnswer:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    headers = dict(headers or {})
     if data is not None:
-        req.add_header("Content-Type", "application/json")
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with _OPENER.open(req, timeout=10) as resp:
             return HttpAnswer(resp.status, resp.read(), dict(resp.headers))
@@ -60,8 +61,10 @@ class LiveUI:
     def __init__(self, classes: Sequence[type[User]], host: str | None,
                  auth: tuple[str, str] | None = None,
                  defaults: WebDefaults | None = None,
-                 controller: Callable[[], Any] | None = None) -> None:
+                 controller: Callable[[], Any] | None = None,
+                 allowed_hosts: Sequence[str] = ()) -> None:
         self._make_controller = controller
+        self._allowed_hosts = tuple(allowed_hosts)
         self._classes = classes
         self._host = host
         self._auth = auth
@@ -84,19 +87,26 @@ class LiveUI:
         return asyncio.run_coroutine_threadsafe(run(), self._loop).result(10)
 
     def api(self, path: str, body: Any = None, method: str | None = None,
+            headers: dict[str, str] | None = None, own_origin: bool = True,
             **kw: Any) -> HttpAnswer:
+        """A request as the UI's own page makes it: a POST names the UI as its Origin
+        (unless `headers` give another, or `own_origin` is False)."""
         method = method or ("POST" if body is not None else "GET")
-        return http_json(self.url + path, method, body, **kw)
+        headers = dict(headers or {})
+        if method == "POST" and own_origin:
+            headers.setdefault("Origin", self.url)
+        return http_json(self.url + path, method, body, headers=headers, **kw)
 
     async def _setup(self) -> None:
         if self._make_controller is not None:
             # A stand-in Controller (e.g. 500 endpoints, a fleet) instead of a real run.
             self.server = await start_web(self._make_controller(), "127.0.0.1", 0, self._auth,
-                                          self._defaults)
+                                          self._defaults, allowed_hosts=self._allowed_hosts)
             return
         self.runner = LocalRunner(self._classes, RunOptions(host=self._host, stop_timeout=2.0,
                                                             request_timeout=5.0), Events())
-        self.server = await start_web(self.runner, "127.0.0.1", 0, self._auth, self._defaults)
+        self.server = await start_web(self.runner, "127.0.0.1", 0, self._auth, self._defaults,
+                                      allowed_hosts=self._allowed_hosts)
 
     async def _teardown(self) -> None:
         if self.runner is not None:

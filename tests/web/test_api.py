@@ -207,3 +207,15 @@ def test_basic_auth_guards_everything(plain_target: Target) -> None:
         answer = ui.api("/api/start", {"users": 1, "spawn_rate": 1})
         assert answer.status == 401
         assert ui.api("/api/state", headers={"Authorization": good}).json()["state"] == "ready"
+
+
+def test_stop_answers_the_state_the_run_is_really_in(plain_target: Target) -> None:
+    with LiveUI([PlainVisitor], plain_target.url) as ui:
+        assert ui.api("/api/start", {"users": 2, "spawn_rate": 50}).status == 200
+        wait_for(lambda: _state(ui), lambda s: s["state"] == "running", what="running")
+        answer = ui.api("/api/stop", {})
+        assert answer.status == 200
+        # Never "running": the stop has begun by the time the answer is written.
+        assert answer.json()["state"] in ("stopping", "stopped")
+        wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped", what="stopped")
+        assert ui.api("/api/stop", {}).json()["state"] == "stopped"

@@ -210,3 +210,92 @@ def test_basic_auth_in_the_browser_live_view_included(browser: Any, plain_target
             timeout=WAIT_MS)
         assert ui.server is not None and ui.server.hub.clients == 1
         context.close()
+
+
+_HOSTILE_PAGE = """<!doctype html><title>hostile</title>
+<iframe name="sink" id="sink"></iframe>
+<form id="form" method="POST" enctype="text/plain" target="sink">
+  <input name='{"users": 5, "spawn_rate": 50, "host": "TARGET", "x": "' value='"}'>
+</form>
+<script>
+window.results = {};
+async function attack(ui) {
+  const body = JSON.stringify({users: 5, spawn_rate: 50, host: "TARGET"});
+  // A "simple" request: no preflight, the browser sends it and hides the answer.
+  try {
+    await fetch(ui + "/api/start", {method: "POST", mode: "no-cors",
+                                    headers: {"Content-Type": "text/plain"}, body: body});
+    results.simple = "sent";
+  } catch (e) { results.simple = "failed: " + e; }
+  // A JSON request needs a preflight, which the UI does not grant.
+  try {
+    const r = await fetch(ui + "/api/start", {method: "POST",
+                                              headers: {"Content-Type": "application/json"},
+                                              body: body});
+    results.json = "answered " + r.status;
+  } catch (e) { results.json = "blocked"; }
+  // A form POST into a frame.
+  await new Promise((resolve) => {
+    const frame = document.getElementById("sink");
+    frame.onload = () => resolve();
+    const form = document.getElementById("form");
+    form.action = ui + "/api/start";
+    form.submit();
+  });
+  results.form = "sent";
+  // The live state over a WebSocket.
+  results.ws = await new Promise((resolve) => {
+    const ws = new WebSocket(ui.replace("http:", "ws:") + "/ws");
+    ws.onmessage = (m) => { ws.close(); resolve("read the state: " + m.data.slice(0, 40)); };
+    ws.onerror = () => resolve("refused");
+    ws.onclose = () => resolve("closed");
+  });
+  return results;
+}
+</script>"""
+
+
+def test_a_page_from_another_port_cannot_start_a_test(browser: Any, plain_target: Target) -> None:
+    import http.server
+    import threading
+
+    page_html = _HOSTILE_PAGE.replace("TARGET", plain_target.url).encode()
+
+    class Hostile(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page_html)))
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    hostile = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    serving = threading.Thread(target=hostile.serve_forever, daemon=True)
+    serving.start()
+    try:
+        with LiveUI([PlainVisitor], plain_target.url) as ui:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{hostile.server_address[1]}/")
+            results = page.evaluate("(ui) => attack(ui)", ui.url)
+            assert results["simple"] == "sent"  # the browser did send it...
+            assert results["json"] == "blocked"  # ...and never sent this one
+            assert results["form"] == "sent"
+            assert results["ws"] in ("refused", "closed"), results
+            # ...and nothing started: the UI is idle, the target saw no request.
+            state = ui.api("/api/state").json()
+            assert state["state"] == "ready", results
+            assert ui.call(lambda: ui.runner.state) == "ready"  # type: ignore[union-attr]
+            page.close()
+            # The UI's own page still works in the same browser.
+            own = browser.new_page()
+            own.goto(ui.url + "/")
+            own.wait_for_function("document.getElementById('state').textContent === 'ready'",
+                                  timeout=WAIT_MS)
+            own.close()
+        assert plain_target.counts().received == 0
+    finally:
+        hostile.shutdown()
+        hostile.server_close()
