@@ -65,13 +65,16 @@ def exit_code_for(snapshot: StatsSnapshot, config: Config, info: RunInfo | None 
     return config.exit_code_on_error if failed else 0
 
 
-def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
-                       console: Console) -> bool:
-    """Write --json, --csv and --html; say so and return False if one could not be written."""
+def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo) -> bool:
+    """Write --json, --csv and --html; say so on stderr and return False if one failed.
+
+    The paths were checked before the run (horde.cli.outputs); this still
+    fails when the disk fills up, a device refuses, or a directory went away.
+    """
     wanted: list[tuple[str | None, str, Callable[[str], None]]] = [
-        (config.json, "the JSON result to {}", lambda p: write_json(Path(p), snapshot, info)),
-        (config.csv, "the CSV files {}_*.csv", lambda p: write_csv(p, snapshot)),
-        (config.html, "the HTML report to {}", lambda p: write_html(Path(p), snapshot, info)),
+        (config.json, "the JSON result", lambda p: write_json(Path(p), snapshot, info)),
+        (config.csv, "the CSV files", lambda p: write_csv(p, snapshot)),
+        (config.html, "the HTML report", lambda p: write_html(Path(p), snapshot, info)),
     ]
     ok = True
     for target, what, write in wanted:
@@ -79,9 +82,8 @@ def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
             continue
         try:
             write(target)
-        except (OSError, UsageError) as exc:
-            console.print(f"horde: could not write {what.format(target)}: {exc}",
-                          style="red", markup=False)
+        except UsageError as exc:
+            print(f"horde: could not write {what} {exc}", file=sys.stderr)
             ok = False
     return ok
 
@@ -125,7 +127,7 @@ async def drive(controller: Controller, config: Config, console: Console,
     snapshot = controller.snapshot()
     info = with_checks(controller.info(), snapshot, watch or check_watch(config))
     reporter.summary(snapshot, info)
-    if not write_result_files(config, snapshot, info, console):
+    if not write_result_files(config, snapshot, info):
         return 2
     return exit_code_for(snapshot, config, info)
 

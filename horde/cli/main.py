@@ -20,6 +20,7 @@ from pathlib import Path
 
 from horde.cli.config import Config, load_config
 from horde.cli.loader import LoadedScripts, choose_classes, default_script, load_scripts
+from horde.cli.outputs import check_output_paths
 from horde.cli.process import new_loop
 from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
@@ -116,6 +117,7 @@ def run(argv: Sequence[str]) -> int:
             return run_demo(list(argv[1:]))
         config = load_config(argv)
         _setup_logging(config.loglevel)
+        check_output_paths(config)  # before a script loads or a request leaves
         if config.master or config.worker or config.processes is not None:
             from horde.cli.distributed import run_distributed
 

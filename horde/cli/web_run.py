@@ -68,7 +68,7 @@ async def run_with_web(controller: StoppableController, config: Config,
         return 0
     info = with_checks(controller.info(), snapshot, watch)
     ConsoleReporter(console).summary(snapshot, info)
-    if not write_result_files(config, snapshot, info, console):
+    if not write_result_files(config, snapshot, info):
         return 2
     return exit_code_for(snapshot, config, info)
 

@@ -13,11 +13,12 @@ use 3 decimals (horde measures in microseconds; Locust rounds to whole ms).
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from horde.errors import UsageError
+from horde.report.output import write_output
 from horde.stats.snapshot import PERCENTILE_KEYS, EndpointSummary, StatsSnapshot
 
 __all__ = ["write_csv", "STATS_COLUMNS", "HISTORY_COLUMNS", "FAILURES_COLUMNS", "csv_paths"]
@@ -57,17 +58,16 @@ def csv_paths(prefix: str | os.PathLike[str]) -> tuple[Path, Path, Path]:
 
 
 def _write(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    try:
-        with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(header)
-            w.writerows(rows)
-    except OSError as exc:
-        raise UsageError(f"cannot write CSV file {path}: {exc}") from exc
+    text = io.StringIO(newline="")
+    w = csv.writer(text)
+    w.writerow(header)
+    w.writerows(rows)
+    write_output(path, text.getvalue())
 
 
 def write_csv(prefix: str | os.PathLike[str], snapshot: StatsSnapshot) -> None:
-    """Write PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv."""
+    """Write PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv
+    (each through `horde.report.output.write_output`; UsageError "PATH: reason")."""
     stats_path, history_path, failures_path = csv_paths(prefix)
     rows = [_stats_row(e) for e in snapshot.endpoints]
     rows.append(_stats_row(snapshot.total))

@@ -26,11 +26,11 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from horde.errors import UsageError
 from horde.report.model import RunInfo, WorkerSummary
+from horde.report.output import write_output
 from horde.stats.snapshot import EndpointSummary, HistoryRow, StatsSnapshot
 
 __all__ = ["render_html", "write_html", "history_columns", "read_static"]
@@ -281,10 +281,6 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
 
 
 def write_html(path: str | os.PathLike[str], snapshot: StatsSnapshot, info: RunInfo) -> None:
-    """Write the report to `path`; raises `UsageError` when it cannot be written."""
-    target = Path(path)
-    text = render_html(snapshot, info)
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write HTML report {target}: {exc}") from exc
+    """Write the report to `path` (`horde.report.output.write_output`: atomically for a
+    file, in place for a device or FIFO); UsageError "PATH: reason" when it cannot."""
+    write_output(path, render_html(snapshot, info))

@@ -1,8 +1,9 @@
 """The JSON result file: one document per run, schema documented in docs/results.md.
 
 `result_dict` builds plain Python data (str, int, float, list, dict) from a
-snapshot and run facts; `write_json` writes it atomically (temp file, then
-rename) so a reader never sees half a file. Times are milliseconds (`_ms`),
+snapshot and run facts; `write_json` writes it through
+`horde.report.output.write_output` (atomically for a file, so a reader never
+sees half a file; in place for a device or FIFO). Times are milliseconds (`_ms`),
 durations seconds (`_s`), sizes bytes; floats are rounded to 3 decimals.
 """
 
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from horde.errors import UsageError
 from horde.report.model import RunInfo
+from horde.report.output import write_output
 from horde.stats.snapshot import EndpointSummary, StatsSnapshot
 
 __all__ = ["result_dict", "write_json", "SCHEMA_VERSION"]
@@ -98,18 +97,9 @@ def result_dict(snapshot: StatsSnapshot, info: RunInfo) -> dict[str, Any]:
 
 
 def write_json(path: str | os.PathLike[str], snapshot: StatsSnapshot, info: RunInfo) -> None:
-    """Write the result to `path` ("-" is not special here). Raises UsageError on I/O failure."""
-    target = Path(path)
+    """Write the result to `path` ("-" is not special here).
+
+    Raises UsageError ("PATH: reason") when it cannot be written.
+    """
     text = json.dumps(result_dict(snapshot, info), indent=2, ensure_ascii=False) + "\n"
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a result is meant to be shared
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise UsageError(f"cannot write JSON result {target}: {exc}") from exc
+    write_output(path, text)

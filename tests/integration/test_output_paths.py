@@ -1,0 +1,99 @@
+"""Result paths on the real command line: checked before any request, devices left as they are.
+
+A bad directory must cost nothing: exit 2 and the reason on stderr before a
+single request (the counting target sees 0). A device node given as
+`--json` is written in place and stays a device node; the nodes here are the
+test's own (mknod in a temporary directory), never the system's /dev.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.integration.horde_process import run_horde, write_script
+from tests.support.target import Target
+
+FAST = """
+from horde import HttpUser, task, constant
+
+class Fast(HttpUser):
+    wait_time = constant(0.01)
+
+    @task
+    def fast(self):
+        self.client.get("/fast")
+"""
+
+
+def _device(path: Path, dev: int) -> Path:
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, dev)
+        os.close(os.open(path, os.O_WRONLY))
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        pytest.skip(f"cannot make and open a device node here: {exc}")
+    return path
+
+
+def _is_char_device(path: Path, dev: int) -> bool:
+    st = os.lstat(path)
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == dev
+
+
+def _headless(script: Path, target: Target, *extra: str) -> list[str]:
+    return ["-f", str(script), "-H", target.url, "--headless", "-u", "2", "-r", "20",
+            "-t", "1s", *extra]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--csv", "missing/run1"],
+     "horde: --csv: missing/run1_stats.csv: the directory missing does not exist"),
+    (["--json", "missing/r.json"],
+     "horde: --json: missing/r.json: the directory missing does not exist"),
+    (["--html", "hordefile.py/r.html"],
+     "horde: --html: hordefile.py/r.html: hordefile.py is not a directory"),
+    (["--json", "."], "horde: --json: . is a directory"),
+])
+@pytest.mark.parametrize("role", [[], ["--processes", "1"]])
+def test_a_bad_result_path_exits_2_before_any_request(
+        tmp_path: Path, plain_target: Target, flags: list[str], message: str,
+        role: list[str]) -> None:
+    script = write_script(tmp_path, FAST)
+    run = run_horde([*_headless(script, plain_target, *flags), *role], tmp_path, timeout=30)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr.strip() == message
+    assert run.stdout == ""
+    assert plain_target.counts().received == 0
+
+
+def test_json_to_a_device_node_leaves_it_a_device_node(tmp_path: Path,
+                                                      plain_target: Target) -> None:
+    script = write_script(tmp_path, FAST)
+    out = tmp_path / "out"
+    out.mkdir()
+    null = _device(out / "null", os.makedev(1, 3))
+    run = run_horde(_headless(script, plain_target, "--json", str(null), "--html", str(null),
+                              "--csv", str(out / "x")), tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert _is_char_device(null, os.makedev(1, 3))
+    # Nothing left behind: no temporary file next to the device.
+    assert sorted(p.name for p in out.iterdir()) == [
+        "null", "x_failures.csv", "x_stats.csv", "x_stats_history.csv"]
+    assert plain_target.counts().route("GET", "/fast") > 0
+
+
+def test_a_write_that_fails_at_the_end_names_the_path_on_stderr(
+        tmp_path: Path, plain_target: Target) -> None:
+    script = write_script(tmp_path, FAST)
+    full = _device(tmp_path / "full", os.makedev(1, 7))
+    run = run_horde(_headless(script, plain_target, "--json", "full"), tmp_path)
+    assert run.returncode == 2
+    assert "horde: could not write the JSON result full: No space left on device" \
+        in run.stderr.splitlines()
+    assert "could not write" not in run.stdout
+    assert "Aggregated" in run.stdout  # the summary came first
+    assert _is_char_device(full, os.makedev(1, 7))
