@@ -46,6 +46,7 @@ class Config:
     web_host: str = "127.0.0.1"
     web_port: int = 8089
     web_auth: str | None = None
+    web_allowed_host: tuple[str, ...] = ()
     html: str | None = None
     master: bool = False
     worker: bool = False

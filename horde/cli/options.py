@@ -156,6 +156,13 @@ def _user_password(text: Any) -> str:
     return value
 
 
+def _allowed_hosts(text: Any) -> tuple[str, ...]:
+    # Imported here: the web layer (aiohttp) loads only when a UI is served.
+    from horde.web.guard import parse_allowed_host
+
+    return tuple(dict.fromkeys(parse_allowed_host(name) for name in _str_list(text)))
+
+
 def _loglevel(text: Any) -> str:
     level = str(text).upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -231,6 +238,9 @@ OPTIONS: tuple[Option, ...] = (
            "port of the web UI (0: any free port; horde prints the URL)", "PORT"),
     Option("web_auth", ("--web-auth",), _user_password, None,
            "protect the web UI with HTTP basic auth", "USER:PASSWORD"),
+    Option("web_allowed_host", ("--web-allowed-host",), _allowed_hosts, (),
+           "a host name the web UI answers to besides localhost, 127.0.0.1, [::1] and "
+           "--web-host (repeat for more; see docs/web-ui.md)", "NAME", repeat=True),
     Option("html", ("--html",), _str, None,
            "write a self-contained HTML report at the end", "FILE"),
     # --- distributed ---

@@ -37,10 +37,16 @@ def new_loop() -> asyncio.AbstractEventLoop:
 
 
 class TwoStageSignals:
-    """``with TwoStageSignals(console, "stopping", stop, force): ...``"""
+    """``with TwoStageSignals(console, "stopping", stop, force): ...``
 
-    def __init__(self, console: Console, what: str, gentle: Callable[[], None],
-                 at_once: Callable[[], None]) -> None:
+    `what` names the first signal's effect ("stopping": the line then adds
+    that requests in flight are awaited); a callable gives the whole line at
+    the moment of the signal instead, for a role whose answer depends on
+    its state (an idle web UI just quits).
+    """
+
+    def __init__(self, console: Console, what: str | Callable[[], str],
+                 gentle: Callable[[], None], at_once: Callable[[], None]) -> None:
         self._console = console
         self._what = what
         self._gentle = gentle
@@ -51,8 +57,10 @@ class TwoStageSignals:
     def _on_signal(self) -> None:
         self.seen += 1
         if self.seen == 1:
-            self._console.print(f"horde: {self._what}; waiting for requests in flight "
-                                "(press Ctrl-C again to stop at once)", markup=False)
+            line = self._what() if callable(self._what) else (
+                f"{self._what}; waiting for requests in flight (press Ctrl-C again to stop "
+                "at once)")
+            self._console.print(f"horde: {line}", markup=False)
             self._gentle()
         else:
             if self.seen == 2:

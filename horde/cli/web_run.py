@@ -5,6 +5,12 @@ Tests are started, changed and stopped from the browser (or its JSON API);
 the process ends on Ctrl-C or SIGTERM, stopping a running test first (losing
 no request), and then prints the summary and writes the result files of the
 last test, as a headless run does.
+
+"The last test" is the one the UI ran last, even when its statistics were
+reset after it stopped (the page's "Reset stats" clears the view; the
+figures the test ended with are kept for the summary and the files until a
+new test starts). Only when no test ever started does horde say "no test was
+run" and write nothing.
 """
 
 from __future__ import annotations
@@ -25,13 +31,14 @@ from horde.cli.headless import (
 from horde.cli.loader import LoadedScripts
 from horde.cli.process import TwoStageSignals
 from horde.report.console import ConsoleReporter
-from horde.report.model import with_checks
-from horde.runtime.control import StoppableController
+from horde.report.model import RunInfo, with_checks
+from horde.runtime.control import Controller, StoppableController
 from horde.runtime.local import LocalRunner
+from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
 from horde.web.server import WebDefaults, start_web
 
-__all__ = ["run_with_web", "run_local_with_web"]
+__all__ = ["LastTest", "run_with_web", "run_local_with_web"]
 
 
 def _auth(config: Config) -> tuple[str, str] | None:
@@ -39,6 +46,49 @@ def _auth(config: Config) -> tuple[str, str] | None:
         return None
     user, _, password = config.web_auth.partition(":")
     return user, password
+
+
+def _has_figures(snapshot: StatsSnapshot) -> bool:
+    return snapshot.total.requests > 0 or bool(snapshot.exceptions)
+
+
+class LastTest:
+    """The results to summarise at the end: the last test's, through a reset after its stop.
+
+    `before_reset` is called by the web UI before it resets the statistics
+    (POST /api/reset, or a new test after a stop). When the test has stopped
+    and has figures, they are kept: the reset clears the page, not the test's
+    results. `result()` gives the kept figures while no newer test has
+    started (the run info's `started_at` tells), else the controller's own.
+    """
+
+    def __init__(self, controller: Controller) -> None:
+        self._controller = controller
+        self._kept: tuple[StatsSnapshot, RunInfo] | None = None
+
+    def before_reset(self) -> None:
+        ctl = self._controller
+        if ctl.state == "stopped":
+            snapshot = ctl.snapshot()
+            if _has_figures(snapshot):
+                self._kept = (snapshot, ctl.info())
+
+    def result(self) -> tuple[StatsSnapshot, RunInfo] | None:
+        """The last test's figures, or None when no test ever ran."""
+        snapshot, info = self._controller.snapshot(), self._controller.info()
+        if self._kept is not None and self._kept[1].started_at == info.started_at:
+            return self._kept
+        # A test that started has run for some time, even one that sent nothing.
+        if _has_figures(snapshot) or info.duration_s > 0:
+            return snapshot, info
+        return None
+
+
+def _quit_message(controller: Controller) -> str:
+    if controller.state in ("spawning", "running", "stopping"):
+        return ("quitting; stopping the test first; waiting for requests in flight "
+                "(press Ctrl-C again to stop at once)")
+    return "quitting (no test is running)"
 
 
 async def run_with_web(controller: StoppableController, config: Config,
@@ -49,24 +99,27 @@ async def run_with_web(controller: StoppableController, config: Config,
     watch = watch if watch is not None else check_watch(config)
     defaults = WebDefaults(users=config.users, spawn_rate=config.spawn_rate, host=config.host,
                            run_time=config.run_time)
+    last = LastTest(controller)
     server = await start_web(controller, config.web_host, config.web_port, _auth(config),
-                             defaults, checks=watch)
+                             defaults, checks=watch, allowed_hosts=config.web_allowed_host,
+                             on_reset=last.before_reset)
     console.print(f"horde: web UI at {server.url} (Ctrl-C to quit)", markup=False,
                   highlight=False)
     quit_requested = asyncio.Event()
     try:
-        with TwoStageSignals(console, "quitting; stopping the test first", quit_requested.set,
+        with TwoStageSignals(console, lambda: _quit_message(controller), quit_requested.set,
                              controller.force_stop):
             await quit_requested.wait()
             controller.request_stop()
             await controller.wait_stopped()
     finally:
         await server.close()
-    snapshot = controller.snapshot()
-    if snapshot.total.requests == 0 and not snapshot.exceptions:
+    result = last.result()
+    if result is None:
         console.print("horde: no test was run")
         return 0
-    info = with_checks(controller.info(), snapshot, watch)
+    snapshot, info = result
+    info = with_checks(info, snapshot, watch)
     ConsoleReporter(console).summary(snapshot, info)
     if not write_result_files(config, snapshot, info):
         return 2

@@ -109,3 +109,22 @@ def test_exit_code_must_fit_a_shell(tmp_path: Path) -> None:
 def test_spawn_rate_must_be_finite_and_positive(tmp_path: Path, value: str) -> None:
     with pytest.raises(UsageError, match="--spawn-rate: expected a finite number above zero"):
         load_config(["-r", value], environ={}, cwd=tmp_path)
+
+
+def test_web_allowed_host_repeats_from_every_source(tmp_path: Path) -> None:
+    argv = ["--web-allowed-host", "Horde.Example.", "--web-allowed-host", "[::1]",
+            "--web-allowed-host", "10.0.0.5", "UserClass"]
+    config = load_config(argv, environ={}, cwd=tmp_path)
+    assert config.web_allowed_host == ("horde.example", "::1", "10.0.0.5")
+    assert config.user_classes == ("UserClass",)  # one value per flag: the class is no host
+    env = {"HORDE_WEB_ALLOWED_HOST": "a.example,b.example"}
+    assert load_config([], environ=env, cwd=tmp_path).web_allowed_host == ("a.example",
+                                                                          "b.example")
+    (tmp_path / "horde.toml").write_text('web-allowed-host = ["c.example"]\n')
+    assert load_config([], environ={}, cwd=tmp_path).web_allowed_host == ("c.example",)
+
+
+@pytest.mark.parametrize("value", ["http://horde.example", "horde.example:8089", "*"])
+def test_web_allowed_host_takes_a_bare_name(tmp_path: Path, value: str) -> None:
+    with pytest.raises(UsageError, match="--web-allowed-host: expected a host name"):
+        load_config(["--web-allowed-host", value], environ={}, cwd=tmp_path)
