@@ -3,7 +3,8 @@
 Talks to a `horde.runtime.control.Controller` only (a local run or a master).
 See docs/web-ui.md for the pages, the API and the downloads.
 
-Entry point: `start_web(controller, host, port, auth, defaults) -> WebServer`.
+Entry point: `start_web(controller, host, port, auth, defaults, *, allowed_hosts=(),
+on_reset=None) -> WebServer`. Which requests it answers: horde.web.guard.
 """
 
 from __future__ import annotations

@@ -35,12 +35,16 @@ page read the answer (there are no CORS headers).
 
 Invariants: the checks run before authentication and before any handler, so
 a refused request has no effect at all; the refusal is a JSON
-``{"error": "..."}`` that says which rule refused it and how to pass.
+``{"error": "..."}`` that says which rule refused it and how to pass. Each
+distinct refusal is also logged once (at most `MAX_LOGGED` of them per
+server), so the person behind a misconfigured proxy learns the fix from the
+terminal and a flood of hostile requests cannot flood the log.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,7 +56,11 @@ from aiohttp.typedefs import Handler, Middleware
 from horde.errors import UsageError
 
 __all__ = ["AllowedHosts", "guard_middleware", "normalise_host", "parse_allowed_host",
-           "SAFE_METHODS", "WILDCARD_BINDS"]
+           "SAFE_METHODS", "WILDCARD_BINDS", "MAX_LOGGED"]
+
+log = logging.getLogger(__name__)
+
+MAX_LOGGED = 20
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WILDCARD_BINDS = frozenset({"", "0.0.0.0", "::", "*"})
@@ -141,8 +149,17 @@ class AllowedHosts:
         return name in self.names or (self.any_address and _is_address(name))
 
 
-def _refuse(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+class _LogOnce:
+    """Log each distinct refusal once, and at most MAX_LOGGED of them in all."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def __call__(self, request: web.Request, message: str) -> None:
+        if message in self._seen or len(self._seen) >= MAX_LOGGED:
+            return
+        self._seen.add(message)
+        log.warning("web UI refused %s %s: %s", request.method, request.path, message)
 
 
 def _origin_problem(request: web.Request, origin: str, what: str) -> str | None:
@@ -165,6 +182,12 @@ def _origin_problem(request: web.Request, origin: str, what: str) -> str | None:
 def guard_middleware(allowed: AllowedHosts) -> Middleware:
     """The middleware enforcing rules 1 to 4 of the module docstring."""
 
+    log_once = _LogOnce()
+
+    def refuse(request: web.Request, status: int, message: str) -> web.Response:
+        log_once(request, message)
+        return web.json_response({"error": message}, status=status)
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         host_header = request.headers.get("Host")
@@ -172,9 +195,10 @@ def guard_middleware(allowed: AllowedHosts) -> Middleware:
             host = _split_host(host_header)
             if host is None or not allowed.allows(host[0]):
                 shown = host[0] if host is not None else host_header
-                return _refuse(403, f"this web UI does not answer to the host name {shown!r} "
-                                    "(a guard against DNS rebinding); if the name is yours, "
-                                    f"start horde with --web-allowed-host {shown}")
+                return refuse(request, 403,
+                              f"this web UI does not answer to the host name {shown!r} (a "
+                              "guard against DNS rebinding); if the name is yours, start "
+                              f"horde with --web-allowed-host {shown}")
         origin = request.headers.get("Origin")
         if request.method not in SAFE_METHODS:
             if origin is not None:
@@ -186,15 +210,15 @@ def guard_middleware(allowed: AllowedHosts) -> Middleware:
                 problem = ("refused: an action must name the page it comes from (an Origin "
                            f"header); browsers send it, a script adds -H 'Origin: {own}'")
             if problem is not None:
-                return _refuse(403, problem)
+                return refuse(request, 403, problem)
             if request.content_type != "application/json":
                 given = request.headers.get("Content-Type", "none")
-                return _refuse(415, "the request body must be sent as Content-Type: "
-                                    f"application/json (got {given})")
+                return refuse(request, 415, "the request body must be sent as Content-Type: "
+                                            f"application/json (got {given})")
         elif origin is not None and request.headers.get("Upgrade", "").lower() == "websocket":
             problem = _origin_problem(request, origin, "Origin")
             if problem is not None:
-                return _refuse(403, problem)
+                return refuse(request, 403, problem)
         return await handler(request)
 
     return guard

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from horde.errors import UsageError
-from horde.web.guard import AllowedHosts, parse_allowed_host
+from horde.web.guard import MAX_LOGGED, AllowedHosts, parse_allowed_host
 from tests.support.target import Target
 from tests.web.harness import LiveUI
 from tests.web.scripts import PlainVisitor
@@ -158,6 +158,20 @@ def test_a_cross_origin_websocket_is_refused(ui: LiveUI, plain_target: Target) -
     assert asyncio.run(_ws_first_message(ui.url, ui.url))["state"] == "ready"
     assert asyncio.run(_ws_first_message(ui.url, None))["state"] == "ready"
     _nothing_started(ui, plain_target)
+
+
+def test_each_refusal_is_logged_once_and_the_log_is_bounded(
+        ui: LiveUI, caplog: pytest.LogCaptureFixture) -> None:
+    port = _port(ui)
+    with caplog.at_level("WARNING", logger="horde.web.guard"):
+        for _ in range(3):
+            assert ui.api("/api/state", headers={"Host": f"proxy.example:{port}"}).status == 403
+        for i in range(MAX_LOGGED + 10):  # a flood of distinct hostile names
+            ui.api("/api/state", headers={"Host": f"n{i}.evil.example:{port}"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "horde.web.guard"]
+    assert len(lines) == MAX_LOGGED
+    assert sum("--web-allowed-host proxy.example" in line for line in lines) == 1
+    assert lines[0].startswith("web UI refused GET /api/state: ")
 
 
 # --- the allow-list as a value --------------------------------------------------------------
