@@ -156,10 +156,11 @@ class _LogOnce:
         self._seen: set[str] = set()
 
     def __call__(self, request: web.Request, message: str) -> None:
-        if message in self._seen or len(self._seen) >= MAX_LOGGED:
+        line = f"web UI refused {request.method} {request.path}: {message}"
+        if line in self._seen or len(self._seen) >= MAX_LOGGED:
             return
-        self._seen.add(message)
-        log.warning("web UI refused %s %s: %s", request.method, request.path, message)
+        self._seen.add(line)
+        log.warning("%s", line)
 
 
 def _origin_problem(request: web.Request, origin: str, what: str) -> str | None:
@@ -174,8 +175,8 @@ def _origin_problem(request: web.Request, origin: str, what: str) -> str | None:
     # A Host without a port means the default port of the scheme the browser used.
     host_port = host[1] if host[1] is not None else _DEFAULT_PORTS[scheme]
     if (name, port) != (host[0], host_port):
-        return f"refused: the request comes from another site's page ({what} {origin!r}); " \
-               "the web UI takes actions only from its own pages"
+        return f"refused: the request comes from another origin's page ({what} " \
+               f"{origin!r}); the web UI takes actions only from its own pages"
     return None
 
 

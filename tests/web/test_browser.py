@@ -255,7 +255,8 @@ async function attack(ui) {
 </script>"""
 
 
-def test_a_page_from_another_port_cannot_start_a_test(browser: Any, plain_target: Target) -> None:
+def test_a_page_from_another_port_cannot_start_a_test(browser: Any, plain_target: Target,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     import http.server
     import threading
 
@@ -276,10 +277,14 @@ def test_a_page_from_another_port_cannot_start_a_test(browser: Any, plain_target
     serving = threading.Thread(target=hostile.serve_forever, daemon=True)
     serving.start()
     try:
-        with LiveUI([PlainVisitor], plain_target.url) as ui:
+        with LiveUI([PlainVisitor], plain_target.url) as ui, \
+                caplog.at_level("WARNING", logger="horde.web.guard"):
             page = browser.new_page()
             page.goto(f"http://127.0.0.1:{hostile.server_address[1]}/")
             results = page.evaluate("(ui) => attack(ui)", ui.url)
+            # The requests did reach the UI, and the guard refused them.
+            refused = " ".join(r.getMessage() for r in caplog.records)
+            assert "refused POST /api/start" in refused and "refused GET /ws" in refused
             assert results["simple"] == "sent"  # the browser did send it...
             assert results["json"] == "blocked"  # ...and never sent this one
             assert results["form"] == "sent"
