@@ -48,6 +48,8 @@ class Config:
     web_auth: str | None = None
     web_allowed_host: tuple[str, ...] = ()
     html: str | None = None
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
     master: bool = False
     worker: bool = False
     master_host: str = "127.0.0.1"
@@ -159,4 +161,7 @@ def load_config(
         raise UsageError("--master and --worker exclude each other")
     if config.check_abort and not config.checks:
         raise UsageError("--check-abort needs at least one --check EXPR to act on")
+    if config.worker and config.metrics_port is not None:
+        raise UsageError("--metrics-port goes on the master (or a local run): its metrics are "
+                         "the fleet's merged view, with per-worker series")
     return config

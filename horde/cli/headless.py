@@ -16,6 +16,7 @@ from rich.console import Console
 from horde.cli.checks import CHECK_FAILED_EXIT, abort_hook, chain, checks_failed
 from horde.cli.config import Config
 from horde.cli.loader import LoadedScripts
+from horde.cli.metrics import metrics_served
 from horde.cli.process import TwoStageSignals
 from horde.errors import UsageError
 from horde.events import Events
@@ -118,12 +119,15 @@ async def drive(controller: Controller, config: Config, console: Console,
     `prepare` (a master waiting for its workers) runs first, under the same
     signal handling; False from it ends the run with exit code 2.
     """
-    with TwoStageSignals(console, "stopping", controller.request_stop, force_stop) as signals:
-        if prepare is not None and not await prepare():
-            return 2
-        if signals.seen == 0:
-            await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
-            await controller.wait_stopped()
+    async with metrics_served(controller, config, console):
+        with TwoStageSignals(console, "stopping", controller.request_stop,
+                             force_stop) as signals:
+            if prepare is not None and not await prepare():
+                return 2
+            if signals.seen == 0:
+                await controller.start(config.users, config.spawn_rate,
+                                       run_time=config.run_time)
+                await controller.wait_stopped()
     snapshot = controller.snapshot()
     info = with_checks(controller.info(), snapshot, watch or check_watch(config))
     reporter.summary(snapshot, info)

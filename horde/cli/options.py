@@ -243,6 +243,12 @@ OPTIONS: tuple[Option, ...] = (
            "--web-host (repeat for more; see docs/web-ui.md)", "NAME", repeat=True),
     Option("html", ("--html",), _str, None,
            "write a self-contained HTML report at the end", "FILE"),
+    # --- metrics ---
+    Option("metrics_port", ("--metrics-port",), _port, None,
+           "serve Prometheus metrics at http://METRICS-HOST:PORT/metrics (local run or "
+           "master, headless too; the web UI serves /metrics anyway)", "PORT"),
+    Option("metrics_host", ("--metrics-host",), _str, "127.0.0.1",
+           "interface of --metrics-port (0.0.0.0 for all)", "HOST"),
     # --- distributed ---
     Option("master", ("--master",), _bool, False,
            "coordinate workers; they run the users", flag_only=True),

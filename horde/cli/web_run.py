@@ -29,6 +29,7 @@ from horde.cli.headless import (
     write_result_files,
 )
 from horde.cli.loader import LoadedScripts
+from horde.cli.metrics import metrics_served
 from horde.cli.process import TwoStageSignals
 from horde.report.console import ConsoleReporter
 from horde.report.model import RunInfo, with_checks
@@ -107,11 +108,12 @@ async def run_with_web(controller: StoppableController, config: Config,
                   highlight=False)
     quit_requested = asyncio.Event()
     try:
-        with TwoStageSignals(console, lambda: _quit_message(controller), quit_requested.set,
-                             controller.force_stop):
-            await quit_requested.wait()
-            controller.request_stop()
-            await controller.wait_stopped()
+        async with metrics_served(controller, config, console):
+            with TwoStageSignals(console, lambda: _quit_message(controller),
+                                 quit_requested.set, controller.force_stop):
+                await quit_requested.wait()
+                controller.request_stop()
+                await controller.wait_stopped()
     finally:
         await server.close()
     result = last.result()

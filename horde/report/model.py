@@ -47,6 +47,8 @@ class WorkerSummary:
     """Seconds since the master last heard from this worker."""
     saturated: bool = False
     """CPU above 90% or loop-lag p99 above 10 ms, sustained (decided by the master)."""
+    loop_lag_ms: float = 0.0
+    """Loop-lag p99 in the last heartbeat (its last second); `loop_lag_p99_ms` is the run's."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,12 @@ this Protocol only, never to a role class; the command line also needs
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.health import HealthSample
-from horde.stats import StatsSnapshot
+from horde.stats import LatencyTable, StatsSnapshot
 
 __all__ = ["Controller", "StoppableController"]
 
@@ -54,6 +54,9 @@ class Controller(Protocol):
 
     def workers(self) -> list[WorkerSummary]:
         """The fleet; empty for a local run."""
+
+    def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
+        """Per-endpoint counts and latency counts below each edge (a metrics scrape)."""
 
 
 class StoppableController(Controller, Protocol):

@@ -59,6 +59,8 @@ class WorkerRecord:
     requests: int = 0
     cpu_percent_max: float = 0.0
     cpu_percent: float = 0.0
+    loop_lag_ms: float = 0.0
+    """Loop-lag p99 in the last heartbeat."""
     memory_rss: int = 0
     warnings: list[str] = field(default_factory=list)
     rps: float = 0.0
@@ -77,6 +79,7 @@ class WorkerRecord:
                   state: str) -> str | None:
         """Record one heartbeat; returns a warning when a saturation streak reaches its limit."""
         self.cpu_percent, self.users, self.memory_rss = cpu, users, memory
+        self.loop_lag_ms = lag_p99_ms
         self.worker_state = state
         self.cpu_percent_max = max(self.cpu_percent_max, cpu)
         # Folded only when read: a heartbeat must stay cheap with 1,000 workers.
@@ -118,6 +121,7 @@ class WorkerRecord:
             warnings=list(self.warnings), rps=self.rps, cpu_percent=self.cpu_percent,
             memory_bytes=self.memory_rss, heartbeat_age_s=round(max(0.0, now - self.last_seen), 1),
             saturated=self.saturated and self.state in ("ready", "running"),
+            loop_lag_ms=self.loop_lag_ms,
         )
 
 

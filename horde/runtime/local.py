@@ -37,7 +37,7 @@ from horde.runtime.lifecycle import RunOptions, RunState
 from horde.runtime.limits import OPEN_FILES_ADVICE, TOO_MANY_NAMES_ADVICE
 from horde.runtime.population import Population
 from horde.runtime.runbase import RunBase
-from horde.stats import RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
+from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
 from horde.user import User
 
 __all__ = ["LocalRunner", "RunOptions", "RunState"]
@@ -208,6 +208,9 @@ class LocalRunner(RunBase):
 
     def snapshot(self) -> StatsSnapshot:
         return self.aggregate.snapshot(self.clock.stats_elapsed)
+
+    def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
+        return self.aggregate.latency_table(edges_us)
 
     def info(self) -> RunInfo:
         summary = self.health.summary

@@ -46,7 +46,7 @@ from horde.runtime.joining import Admission
 from horde.runtime.lifecycle import ACTIVE, RunOptions, RunState
 from horde.runtime.limits import TOO_MANY_NAMES_ADVICE
 from horde.runtime.runbase import RunBase
-from horde.stats import RequestStats, StatsAggregate, StatsSnapshot
+from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsSnapshot
 from horde.user import User
 from horde.wire import (
     FilesAck,
@@ -184,6 +184,9 @@ class MasterRunner(RunBase):
 
     def snapshot(self) -> StatsSnapshot:
         return self.aggregate.snapshot(self.clock.stats_elapsed)
+
+    def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
+        return self.aggregate.latency_table(edges_us)
 
     @property
     def elapsed(self) -> float:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from horde.stats.aggregate import DEFAULT_WINDOW_S, StatsAggregate
+from horde.stats.buckets import LatencyTable
 from horde.stats.columns import COUNTER_FIELDS
 from horde.stats.delta import EndpointDelta, ErrorDelta, ExceptionDelta, StatsDelta
 from horde.stats.histogram import MAX_US, N_BUCKETS, Histogram
@@ -37,6 +38,7 @@ __all__ = [
     "ErrorDelta",
     "ExceptionDelta",
     "StatsAggregate",
+    "LatencyTable",
     "DEFAULT_WINDOW_S",
     "COUNTER_FIELDS",
     "StatsSnapshot",

@@ -46,13 +46,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 import numpy.typing as npt
 
+from horde.stats.buckets import LatencyTable, check_edges, counts_below
 from horde.stats.columns import (
     FAILURES,
     MAX_US_COL,
     MIN_US,
     REQUESTS,
+    SUM_US,
     ErrorLike,
     ExceptionLike,
     Key,
@@ -236,6 +239,34 @@ class StatsAggregate:
             current_percentiles_ms={
                 k: v / 1000.0 for k, v in zip(PERCENTILE_KEYS, current, strict=True)
             },
+        )
+
+    def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
+        """Per-endpoint counters and latency counts below each edge (horde.stats.buckets).
+
+        Cheaper than `snapshot` (no percentile, no sorting): what a metrics
+        scrape needs. Raises ValueError for edges that are not bucket bounds.
+        """
+        edges = check_edges(edges_us)
+        self._flush()
+        store = self._store
+        n = store.n
+        hist = store.hist[:n]
+        totals = store.totals[:, :n]
+
+        def frozen(a: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+            out = np.array(a, dtype=np.int64)  # a copy: later merges must not show through
+            out.flags.writeable = False
+            return out
+
+        return LatencyTable(
+            edges_us=tuple(int(e) for e in edges),
+            keys=tuple(store.keys),
+            requests=frozen(totals[REQUESTS]),
+            failures=frozen(totals[FAILURES]),
+            count=frozen(hist.sum(axis=1)),
+            sum_us=frozen(totals[SUM_US]),
+            below=frozen(counts_below(hist, edges)),
         )
 
     @property

@@ -6,7 +6,8 @@
     await server.close()
 
 The app serves the page (`/`, `/static/...`), the JSON API (`/api/...`), the
-downloads (`/download/...`) and the live push (`/ws`), all reading one
+downloads (`/download/...`), the live push (`/ws`) and Prometheus metrics
+(`/metrics`, horde.web.metrics), all reading one
 `Controller`. Nothing in it blocks the loop: every handler reads in-memory
 figures or renders a report from a snapshot.
 
@@ -34,6 +35,7 @@ from horde.web.assets import Assets
 from horde.web.auth import basic_auth_middleware
 from horde.web.downloads import Downloads
 from horde.web.guard import AllowedHosts, guard_middleware
+from horde.web.metrics import MetricsEndpoint
 from horde.web.payload import state_payload
 from horde.web.push import LiveHub
 
@@ -89,6 +91,7 @@ def build_app(
     api.add_routes(app)
     Assets().add_routes(app)
     Downloads(controller, checks).add_routes(app)
+    MetricsEndpoint(controller).add_routes(app)  # GET /metrics (Prometheus)
     defaults_text = encode_json(defaults.as_json())
 
     async def get_defaults(request: web.Request) -> web.Response:

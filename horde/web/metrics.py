@@ -1,0 +1,96 @@
+"""`GET /metrics`: Prometheus metrics, on the web UI and on `--metrics-port`.
+
+    MetricsEndpoint(controller).add_routes(app)           # inside the web UI
+    server = await start_metrics_server(controller, "127.0.0.1", 9089)
+    ...
+    await server.close()
+
+A scrape reads the run in the event loop (`read_metrics`: a copy of the
+figures, a few ms at most for hundreds of endpoints and workers) and renders
+the text in a thread from that immutable reading, so a large scrape costs
+the run loop only the reading. Scrapes are served one at a time: a second
+one waits for the first instead of rendering twice in parallel.
+
+Invariants: nothing here changes the run; the standalone server answers
+`/metrics` only (and `/` with a pointer to it), on the address it is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from horde.errors import UsageError
+from horde.report.prometheus import MetricsSource, read_metrics, render_metrics
+
+__all__ = ["MetricsEndpoint", "MetricsServer", "start_metrics_server", "METRICS_PATH"]
+
+METRICS_PATH = "/metrics"
+
+
+class MetricsEndpoint:
+    """The `/metrics` handler over one run."""
+
+    def __init__(self, source: MetricsSource) -> None:
+        self._source = source
+        self._lock = asyncio.Lock()
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(METRICS_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        async with self._lock:
+            reading = read_metrics(self._source)  # in the loop: it reads live state
+            loop = asyncio.get_running_loop()
+            body, content_type = await loop.run_in_executor(
+                None, render_metrics, reading, request.headers.get("Accept"))
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+class MetricsServer:
+    """A running `--metrics-port` server; see `start_metrics_server`."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int) -> None:
+        self._runner = runner
+        self.host = host
+        self.port = port
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"http://{shown}:{self.port}{METRICS_PATH}"
+
+    async def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._runner.cleanup()
+
+
+async def start_metrics_server(source: MetricsSource, host: str, port: int) -> MetricsServer:
+    """Serve `/metrics` for `source` on host:port in the running loop (port 0: any free one).
+
+    Raises `UsageError` when the address cannot be bound.
+    """
+    app = web.Application(client_max_size=4096)
+    MetricsEndpoint(source).add_routes(app)
+
+    async def index(request: web.Request) -> web.Response:
+        return web.Response(text=f"horde metrics: {METRICS_PATH}\n")
+
+    app.router.add_get("/", index)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host or None, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise UsageError(f"the metrics server cannot listen on {host or '*'}:{port}: "
+                         f"{exc}") from exc
+    addresses = runner.addresses
+    real_port = int(addresses[0][1]) if addresses else port
+    return MetricsServer(runner, host, real_port)
