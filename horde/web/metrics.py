@@ -43,8 +43,7 @@ class MetricsEndpoint:
         async with self._lock:
             reading = read_metrics(self._source)  # in the loop: it reads live state
             loop = asyncio.get_running_loop()
-            body, content_type = await loop.run_in_executor(
-                None, render_metrics, reading, request.headers.get("Accept"))
+            body, content_type = await loop.run_in_executor(None, render_metrics, reading)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
 

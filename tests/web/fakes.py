@@ -6,11 +6,11 @@ Only for shape and rendering tests; everything about a real run is tested with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.health import HealthSample
-from horde.stats import EndpointSummary, HistoryRow, StatsSnapshot
+from horde.stats import EndpointSummary, HistoryRow, LatencyTable, StatsAggregate, StatsSnapshot
 
 __all__ = ["FakeFleet"]
 
@@ -64,6 +64,9 @@ class FakeFleet:
 
     def current_health(self) -> HealthSample:
         return HealthSample(95.0, 2.0)
+
+    def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
+        return StatsAggregate().latency_table(edges_us)
 
     def workers(self) -> list[WorkerSummary]:
         return [
