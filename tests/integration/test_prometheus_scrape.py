@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.deploy.test_grafana import dashboard_queries
 from tests.integration.horde_process import finish, start_horde, write_script
 from tests.support.target import Target
 
@@ -181,3 +182,8 @@ def test_prometheus_sees_the_runs_totals_and_users(
                       "(max_over_time(horde_response_time_seconds_bucket[5m])))")
     horde_p50_s = run.result["total"]["percentiles_ms"]["50"] / 1000
     assert p50 is not None and horde_p50_s / 1.5 <= p50 <= horde_p50_s * 1.5
+
+    # Every query of the Grafana dashboard in deploy/ is one Prometheus accepts.
+    for query in dashboard_queries():
+        answer = prom.get("/api/v1/query", query=query.replace("$__rate_interval", "1m"))
+        assert answer["status"] == "success", (query, answer)
