@@ -119,7 +119,8 @@ async def drive(controller: Controller, config: Config, console: Console,
     `prepare` (a master waiting for its workers) runs first, under the same
     signal handling; False from it ends the run with exit code 2.
     """
-    async with metrics_served(controller, config, console):
+    watch = watch or check_watch(config)
+    async with metrics_served(controller, config, console, watch):
         with TwoStageSignals(console, "stopping", controller.request_stop,
                              force_stop) as signals:
             if prepare is not None and not await prepare():
@@ -129,7 +130,7 @@ async def drive(controller: Controller, config: Config, console: Console,
                                        run_time=config.run_time)
                 await controller.wait_stopped()
     snapshot = controller.snapshot()
-    info = with_checks(controller.info(), snapshot, watch or check_watch(config))
+    info = with_checks(controller.info(), snapshot, watch)
     reporter.summary(snapshot, info)
     if not write_result_files(config, snapshot, info):
         return 2

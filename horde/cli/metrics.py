@@ -15,19 +15,21 @@ from rich.console import Console
 
 from horde.cli.config import Config
 from horde.runtime.control import Controller
+from horde.stats.checks import CheckWatch
 from horde.web.metrics import MetricsServer, start_metrics_server
 
 __all__ = ["metrics_served"]
 
 
 @asynccontextmanager
-async def metrics_served(controller: Controller, config: Config,
-                         console: Console) -> AsyncIterator[MetricsServer | None]:
+async def metrics_served(controller: Controller, config: Config, console: Console,
+                         checks: CheckWatch | None = None) -> AsyncIterator[MetricsServer | None]:
     """Serve `/metrics` while the block runs when --metrics-port is set (else do nothing)."""
     if config.metrics_port is None:
         yield None
         return
-    server = await start_metrics_server(controller, config.metrics_host, config.metrics_port)
+    server = await start_metrics_server(controller, config.metrics_host, config.metrics_port,
+                                        checks)
     console.print(f"horde: Prometheus metrics at {server.url}", markup=False, highlight=False)
     try:
         yield server

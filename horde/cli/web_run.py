@@ -108,7 +108,7 @@ async def run_with_web(controller: StoppableController, config: Config,
                   highlight=False)
     quit_requested = asyncio.Event()
     try:
-        async with metrics_served(controller, config, console):
+        async with metrics_served(controller, config, console, watch):
             with TwoStageSignals(console, lambda: _quit_message(controller),
                                  quit_requested.set, controller.force_stop):
                 await quit_requested.wait()

@@ -23,9 +23,12 @@ Metric families (docs/metrics.md has the full table):
   ``horde_worker_memory_bytes``, ``horde_worker_requests_total``,
   ``horde_worker_saturated``, labelled ``{worker,host}``.
 
-Adding a metric (dropped iterations of the arrival-rate executors, checks and
-thresholds): put the figure in `MetricsReading` (read in `read_metrics`), and
-add one function to `_FAMILIES` that yields its family. Nothing else changes.
+* the ``--check`` thresholds: ``horde_check_passed{check}``,
+  ``horde_check_value{check,unit}``, ``horde_check_aborted{check}``.
+
+Adding a metric (dropped iterations of the arrival-rate executors, next):
+put the figure in `MetricsReading` (read in `read_metrics`), and add one
+function to `_FAMILIES` that yields its family. Nothing else changes.
 
 Invariants: `read_metrics` never blocks and never mutates the source (beyond
 the aggregate's own flush); a `MetricsReading` is immutable, so rendering may
@@ -49,8 +52,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from horde._version import __version__
-from horde.report.model import WorkerSummary
+from horde.report.model import RunInfo, WorkerSummary, with_checks
+from horde.stats import StatsSnapshot
 from horde.stats.buckets import LatencyTable
+from horde.stats.checks import CheckResult, CheckWatch
 
 __all__ = [
     "BUCKET_EDGES_US",
@@ -105,6 +110,10 @@ class MetricsSource(Protocol):
 
     def latency_table(self, edges_us: Sequence[int]) -> LatencyTable: ...
 
+    def snapshot(self) -> StatsSnapshot: ...
+
+    def info(self) -> RunInfo: ...
+
 
 @dataclass(frozen=True, slots=True)
 class MetricsReading:
@@ -117,15 +126,24 @@ class MetricsReading:
     loop_lag_ms: float
     workers: tuple[WorkerSummary, ...]
     latency: LatencyTable
+    checks: tuple[CheckResult, ...] = ()
+    """The --check thresholds judged at this moment (none without a watch)."""
 
     @property
     def users(self) -> int:
         return sum(n for _, n in self.class_users)
 
 
-def read_metrics(source: MetricsSource) -> MetricsReading:
-    """Read the run once; call it in the run's event loop (it reads live state)."""
+def read_metrics(source: MetricsSource, checks: CheckWatch | None = None) -> MetricsReading:
+    """Read the run once; call it in the run's event loop (it reads live state).
+
+    With `checks` (the run's --check thresholds) the reading judges them too,
+    which takes a full snapshot (percentiles): only runs with checks pay it.
+    """
     health = source.current_health()
+    judged: tuple[CheckResult, ...] = ()
+    if checks:
+        judged = tuple(with_checks(source.info(), source.snapshot(), checks).checks)
     return MetricsReading(
         state=str(source.state),
         target_users=int(source.target_users),
@@ -134,6 +152,7 @@ def read_metrics(source: MetricsSource) -> MetricsReading:
         loop_lag_ms=float(health.loop_lag_p99_ms),
         workers=tuple(source.workers()),
         latency=source.latency_table(BUCKET_EDGES_US),
+        checks=judged,
     )
 
 
@@ -238,8 +257,26 @@ def _fleet(r: MetricsReading) -> Iterator[Metric]:
     yield from (users, cpu, lag, memory, requests, saturated)
 
 
+def _checks(r: MetricsReading) -> Iterator[Metric]:
+    passed = GaugeMetricFamily("horde_check_passed",
+                               "1 while a --check threshold holds, 0 once it fails",
+                               labels=("check",))
+    value = GaugeMetricFamily("horde_check_value",
+                              "The figure a --check judges, in its unit (ms, %, req/s)",
+                              labels=("check", "unit"))
+    aborted = GaugeMetricFamily("horde_check_aborted",
+                                "1 for the check that stopped the run (--check-abort)",
+                                labels=("check",))
+    for c in r.checks:
+        passed.add_metric((c.expr,), 1.0 if c.ok else 0.0)
+        if c.value is not None:  # nothing measured yet: no sample rather than a made-up 0
+            value.add_metric((c.expr, c.unit), c.value)
+        aborted.add_metric((c.expr,), 1.0 if c.aborted else 0.0)
+    yield from (passed, value, aborted)
+
+
 _FAMILIES: tuple[Callable[[MetricsReading], Iterator[Metric]], ...] = (
-    _requests, _latency, _run, _fleet,
+    _requests, _latency, _run, _fleet, _checks,
 )
 
 

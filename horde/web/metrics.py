@@ -23,6 +23,7 @@ from aiohttp import web
 
 from horde.errors import UsageError
 from horde.report.prometheus import MetricsSource, read_metrics, render_metrics
+from horde.stats.checks import CheckWatch
 
 __all__ = ["MetricsEndpoint", "MetricsServer", "start_metrics_server", "METRICS_PATH"]
 
@@ -30,10 +31,11 @@ METRICS_PATH = "/metrics"
 
 
 class MetricsEndpoint:
-    """The `/metrics` handler over one run."""
+    """The `/metrics` handler over one run (and its --check thresholds, if any)."""
 
-    def __init__(self, source: MetricsSource) -> None:
+    def __init__(self, source: MetricsSource, checks: CheckWatch | None = None) -> None:
         self._source = source
+        self._checks = checks
         self._lock = asyncio.Lock()
 
     def add_routes(self, app: web.Application) -> None:
@@ -41,7 +43,7 @@ class MetricsEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         async with self._lock:
-            reading = read_metrics(self._source)  # in the loop: it reads live state
+            reading = read_metrics(self._source, self._checks)  # in the loop: live state
             loop = asyncio.get_running_loop()
             body, content_type = await loop.run_in_executor(None, render_metrics, reading)
         return web.Response(body=body, headers={"Content-Type": content_type})
@@ -69,13 +71,14 @@ class MetricsServer:
             await self._runner.cleanup()
 
 
-async def start_metrics_server(source: MetricsSource, host: str, port: int) -> MetricsServer:
+async def start_metrics_server(source: MetricsSource, host: str, port: int,
+                               checks: CheckWatch | None = None) -> MetricsServer:
     """Serve `/metrics` for `source` on host:port in the running loop (port 0: any free one).
 
     Raises `UsageError` when the address cannot be bound.
     """
     app = web.Application(client_max_size=4096)
-    MetricsEndpoint(source).add_routes(app)
+    MetricsEndpoint(source, checks).add_routes(app)
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=f"horde metrics: {METRICS_PATH}\n")

@@ -91,7 +91,7 @@ def build_app(
     api.add_routes(app)
     Assets().add_routes(app)
     Downloads(controller, checks).add_routes(app)
-    MetricsEndpoint(controller).add_routes(app)  # GET /metrics (Prometheus)
+    MetricsEndpoint(controller, checks).add_routes(app)  # GET /metrics (Prometheus)
     defaults_text = encode_json(defaults.as_json())
 
     async def get_defaults(request: web.Request) -> web.Response:

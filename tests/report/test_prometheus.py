@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.samples import Sample
 
-from horde.report.model import WorkerSummary
+from horde.report.model import RunInfo, WorkerSummary
 from horde.report.prometheus import (
     BUCKET_EDGES_US,
     RUN_STATES,
@@ -22,8 +22,9 @@ from horde.report.prometheus import (
     render_metrics,
 )
 from horde.runtime.health import HealthSample
-from horde.stats import LatencyTable, RequestStats, StatsAggregate
+from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsSnapshot
 from horde.stats.buckets import check_edges
+from horde.stats.checks import CheckWatch, parse_check
 
 LATENCIES_US = [70, 95, 96, 500, 1023, 1024, 40_000, 2_500_000, 70_000_000]
 
@@ -48,6 +49,12 @@ class Source:
 
     def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
         return self.aggregate.latency_table(edges_us)
+
+    def snapshot(self) -> StatsSnapshot:
+        return self.aggregate.snapshot(10.0)
+
+    def info(self) -> RunInfo:
+        return RunInfo(started_at="2026-12-02T05:00:00+00:00")
 
 
 def _source(**kw: object) -> Source:
@@ -168,3 +175,22 @@ def test_a_reading_is_immutable() -> None:
         reading.state = "stopped"  # type: ignore[misc]
     with pytest.raises(ValueError):
         reading.latency.requests[0] = 0
+
+
+def test_checks_are_judged_at_scrape_time() -> None:
+    # GET /items/{id}: 2 of 9 failed; POST: none. Overall 2 of 10 = 20 % failed.
+    watch = CheckWatch([parse_check("fail_ratio < 1%"), parse_check("max < 200s"),
+                        parse_check("GET /nowhere: p95 < 1s")])
+    s = _samples(render_metrics(read_metrics(_source(), watch))[0])
+    assert _value(s, "horde_check_passed", check="fail_ratio < 1%") == 0.0
+    assert _value(s, "horde_check_value", check="fail_ratio < 1%", unit="%") == 20.0
+    assert _value(s, "horde_check_passed", check="max < 200s") == 1.0
+    assert _value(s, "horde_check_aborted", check="max < 200s") == 0.0
+    # Nothing measured for an endpoint without requests: no value sample at all.
+    assert not [x for x in s.get("horde_check_value", [])
+                if x.labels["check"] == "GET /nowhere: p95 < 1s"]
+
+
+def test_no_checks_no_check_series() -> None:
+    s = _samples(render_metrics(read_metrics(_source()))[0])
+    assert "horde_check_passed" not in s

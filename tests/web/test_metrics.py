@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from horde.errors import UsageError
 from horde.events import Events
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.stats.checks import CheckWatch, parse_check
 from horde.web.metrics import start_metrics_server
 from tests.support.target import Target
 from tests.web.harness import LiveUI, http_json
@@ -108,5 +109,21 @@ def test_standalone_server_on_a_busy_port_is_a_usage_error() -> None:
             port = busy.getsockname()[1]
             with pytest.raises(UsageError, match=f"cannot listen on 127.0.0.1:{port}"):
                 await start_metrics_server(runner, "127.0.0.1", port)
+
+    asyncio.run(main())
+
+
+def test_standalone_server_judges_the_runs_checks() -> None:
+    async def main() -> None:
+        runner = LocalRunner([PlainVisitor], RunOptions(), Events())
+        watch = CheckWatch([parse_check("p95 < 300ms")])
+        server = await start_metrics_server(runner, "127.0.0.1", 0, watch)
+        try:
+            _, body = await _fetch(server.url)
+            # No request yet: nothing to measure fails (docs/thresholds.md), with no value.
+            assert _values(body, "horde_check_passed") == {(("check", "p95 < 300ms"),): 0.0}
+            assert _values(body, "horde_check_value") == {}
+        finally:
+            await server.close()
 
     asyncio.run(main())
