@@ -60,6 +60,8 @@ class Config:
     expect_workers_max_wait: float = 0.0
     processes: int | str | None = None
     curve_keys: str | None = None
+    secret_file: str | None = None
+    insecure: bool = False
     reconnect_timeout: float = 60.0
     user_classes: tuple[str, ...] = field(default_factory=tuple)
 

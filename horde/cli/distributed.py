@@ -14,10 +14,9 @@ environment (so no config file or variable makes them spawn children of
 their own), they stop their users when the master falls silent, and they are
 terminated by PID when the master is done.
 
-CURVE (``--curve-keys DIR``): the master reads ``DIR/master.key_secret`` and
-admits the public keys in ``DIR/workers/*.key`` (or anyone knowing its key
-when there is no such directory); a worker reads ``DIR/worker.key_secret``
-and ``DIR/master.key``.
+Who may join is decided in `horde.cli.fleet_security` (a shared secret by
+default, ``--curve-keys``, or ``--insecure``); local workers get the
+master's secret in their environment, never on their command line.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from typing import Any
 
 from horde.cli.checks import abort_hook, chain
 from horde.cli.config import Config
+from horde.cli.fleet_security import SECRET_ENV, Security, master_security, worker_security
 from horde.cli.headless import (
     build_events,
     check_watch,
@@ -49,7 +49,8 @@ from horde.cli.loader import default_script, load_scripts
 from horde.cli.options import OPTIONS
 from horde.cli.process import new_loop
 from horde.events import Events
-from horde.net import CurveKeys, MasterChannel
+from horde.net import MasterChannel
+from horde.net.secret import FleetSecret
 from horde.report.console import ConsoleReporter
 from horde.runtime.bundle import read_test_files
 from horde.runtime.limits import raise_open_files_limit
@@ -100,24 +101,9 @@ def _note_ignored_options(config: Config) -> None:
               "those", file=sys.stderr)
 
 
-# --- keys ---------------------------------------------------------------------------------
-
-
-def _master_keys(config: Config) -> CurveKeys | None:
-    if config.curve_keys is None:
-        return None
-    base = Path(config.curve_keys)
-    workers = base / "workers"
-    if workers.is_dir():
-        return CurveKeys.for_master(base / "master.key_secret", workers)
-    return CurveKeys.for_master(base / "master.key_secret", allow_any_client=True)
-
-
-def _worker_keys(config: Config) -> CurveKeys | None:
-    if config.curve_keys is None:
-        return None
-    base = Path(config.curve_keys)
-    return CurveKeys.for_worker(base / "worker.key_secret", base / "master.key")
+def _say(security: Security) -> None:
+    for line in security.notices:
+        print(line, file=sys.stderr, flush=True)
 
 
 # --- the master ---------------------------------------------------------------------------
@@ -135,9 +121,11 @@ async def run_master(config: Config, local_workers: int) -> int:
     own_port = local_workers > 0 and not config.master
     host = "127.0.0.1" if own_port else config.master_bind_host
     port = 0 if own_port else config.master_bind_port
+    security = master_security(config, bind_host=host, port=port, private=own_port)
+    _say(security)
     console = make_console()
     reporter = ConsoleReporter(console)
-    async with MasterChannel(host, port, curve=_master_keys(config)) as channel:
+    async with MasterChannel(host, port, curve=security.curve) as channel:
         runner: MasterRunner | None = None
         watch = check_watch(config)
         on_second = chain(live_view(config, reporter, lambda: runner),
@@ -147,7 +135,8 @@ async def run_master(config: Config, local_workers: int) -> int:
         fire_init(events, runner)
         runner.serve()
         log.info("master listening on %s", channel.endpoint)
-        children = _start_children(config, local_workers, channel.port) if local_workers else []
+        children = (_start_children(config, local_workers, channel.port,
+                                    secret=security.secret) if local_workers else [])
         expect = local_workers or config.expect_workers
         try:
             if not config.headless:
@@ -223,13 +212,17 @@ def worker_command(config: Config, master_host: str, master_port: int,
             "--reconnect-timeout", f"{reconnect_timeout}s"]
     if config.curve_keys is not None:
         argv += ["--curve-keys", str(Path(config.curve_keys).resolve())]
+    elif config.insecure:
+        argv += ["--insecure"]
     if config.worker and config.hordefile:
         argv += ["-f", str(Path(config.hordefile).resolve())]
     return argv
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(secret: FleetSecret | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    if secret is not None:  # the environment, not argv: only this user can read it
+        env[SECRET_ENV] = secret.text
     # The child must import the same horde as this process.
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
@@ -245,7 +238,8 @@ class _Children(list[subprocess.Popen[bytes]]):
 
 
 def _start_children(config: Config, n: int, port: int, host: str = "127.0.0.1",
-                    reconnect_timeout: float = CHILD_RECONNECT_S) -> _Children:
+                    reconnect_timeout: float = CHILD_RECONNECT_S, *,
+                    secret: FleetSecret | None = None) -> _Children:
     # An empty working directory: a child must not read a horde.toml meant for
     # the parent (its options come from the command line). `_end_children`
     # removes it.
@@ -253,7 +247,7 @@ def _start_children(config: Config, n: int, port: int, host: str = "127.0.0.1",
     argv = worker_command(config, host, port, reconnect_timeout)
     # Own sessions: a Ctrl-C on the terminal reaches the master only, which
     # stops the test through its workers and loses no answered request.
-    return _Children([subprocess.Popen(argv, cwd=workdir, env=_child_env(),
+    return _Children([subprocess.Popen(argv, cwd=workdir, env=_child_env(secret),
                                        stdin=subprocess.DEVNULL, start_new_session=True)
                       for _ in range(n)], workdir)
 
@@ -277,8 +271,10 @@ def _end_children(children: Sequence[subprocess.Popen[bytes]]) -> None:
 
 
 def _run_worker_children(config: Config, n: int) -> int:
+    security = worker_security(config)
+    _say(security)
     children = _start_children(config, n, config.master_port, config.master_host,
-                               config.reconnect_timeout)
+                               config.reconnect_timeout, secret=security.secret)
 
     def forward(signum: int, _frame: object) -> None:
         for proc in children:
@@ -313,8 +309,10 @@ async def run_worker(config: Config) -> int:
         files, _ = read_test_files(path)
         own_sha = sha_map(files)
         scripts = _load(path)
+    security = worker_security(config)
+    _say(security)
     options = WorkerOptions(master_host=config.master_host, master_port=config.master_port,
-                            curve=_worker_keys(config),
+                            curve=security.curve,
                             reconnect_timeout=config.reconnect_timeout, own_files_sha=own_sha)
     runtime = WorkerRuntime(options, _load, scripts)
     if scripts is not None:

@@ -271,8 +271,15 @@ OPTIONS: tuple[Option, ...] = (
     Option("processes", ("--processes",), _processes, None,
            "run a master plus N local worker processes ('auto': one per core)", "N|auto"),
     Option("curve_keys", ("--curve-keys",), _str, None,
-           "directory of CURVE keys: encrypt and authenticate master/worker traffic "
-           "(see docs/distributed.md)", "DIR"),
+           "directory of per-worker CURVE keys made by `horde keys` (instead of a shared "
+           "secret; see docs/security.md)", "DIR"),
+    Option("secret_file", ("--secret-file",), _str, None,
+           "file holding the fleet's shared secret (or set HORDE_SECRET): master and "
+           "workers derive their CURVE keys from it (see docs/security.md)", "FILE"),
+    Option("insecure", ("--insecure",), _bool, False,
+           "an open fleet: no secret, no encryption; anyone who reaches the master's port "
+           "can join, and a worker runs any master's scripts (warned at every start)",
+           flag_only=True),
     Option("reconnect_timeout", ("--reconnect-timeout",), _duration, 60.0,
            "how long a worker that lost its master keeps trying to reconnect", "TIME"),
 )

@@ -40,6 +40,10 @@ class DropLog:
 
     def drop(self, peer: str, reason: str) -> None:
         self.dropped += 1
+        self.event(f"dropped a frame from {peer}: {reason}")
+
+    def event(self, text: str) -> None:
+        """Log ``text`` (prefixed with what this log is about) unless over the rate."""
         now = self._clock()
         if now - self._window_start >= self._period:
             self._window_start = now
@@ -50,6 +54,6 @@ class DropLog:
             return
         extra = ""
         if self._suppressed:
-            extra = f" ({self._suppressed} more dropped without a log line before this one)"
+            extra = f" ({self._suppressed} more without a log line before this one)"
             self._suppressed = 0
-        self._log.warning("%s: dropped a frame from %s: %s%s", self._what, peer, reason, extra)
+        self._log.warning("%s: %s%s", self._what, text, extra)

@@ -147,6 +147,8 @@ class CurveKeys:
     server_public: bytes | None = None
     allowed_clients: frozenset[bytes] = frozenset()
     allow_any_client: bool = False
+    from_secret: bool = False
+    """Derived from a fleet secret (`horde.net.secret`): refusals say "wrong secret"."""
 
     def __post_init__(self) -> None:
         _check_z85(self.public, "public key")

@@ -13,30 +13,47 @@ Invariants:
 * `send` never blocks and never raises for a peer's sake: it returns False
   when the message cannot be queued (unknown or vanished worker, full
   queue). ``ROUTER_MANDATORY`` makes "unknown worker" an error instead of a
-  silent drop, and ``ROUTER_HANDOVER`` lets a worker that reconnects under the
-  same id take over its old route;
-* with CURVE, a ZAP authenticator in this loop admits only the configured
-  client public keys; others never get a connection, so they are never heard;
+  silent drop;
+* a worker id belongs to its first connection while that connection lives.
+  A worker's routing id is its worker id, a NUL and a tag of the connection
+  (`horde.net.worker`), so every connection is its own route in libzmq (no
+  ``ROUTER_HANDOVER``: a newcomer never takes a route over). The channel
+  binds a worker id to the connection whose `Hello` claimed it first; a
+  `Hello` from another connection rebinds it only once the first is gone
+  (an empty probe frame to it fails), and any other message from a
+  connection not bound to its id is dropped. So nobody can cut a worker
+  off or speak for it, and a worker that reconnects is heard again at once;
+* one peer cannot flood the master: beyond `PEER_BURST` messages, a peer
+  gets `PEER_RATE` a second (a token bucket per routing id, checked before
+  decoding); the rest is dropped and counted;
+* with CURVE, a ZAP handler in this loop (`horde.net.zap`) admits only the
+  configured client public keys and logs every refusal with the peer's
+  address; others never get a connection, so they are never heard. Failed
+  handshakes (a worker holding another secret, or none) are logged from the
+  socket's monitor, at a bounded rate;
 * zmq errors of our own making (bind failures, use after close) come out as
   `horde.errors` types.
 
-Note that the routing id is chosen by the peer: only CURVE keys prove who a
-peer is. The role layer should also check that a `Hello`'s ``worker_id``
-matches the routing id it came with.
+Note that the routing id is chosen by the peer: only CURVE keys (a fleet
+secret) prove that a peer belongs to the fleet. The role layer should also
+check that a `Hello`'s ``worker_id`` matches the routing id it came with.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from types import TracebackType
 
 import zmq
 import zmq.asyncio
-from zmq.auth.asyncio import AsyncioAuthenticator
+from zmq.utils.monitor import parse_monitor_message
 
 from horde.errors import HordeError, ProtocolError, UsageError
 from horde.net.droplog import DropLog
 from horde.net.keys import CurveKeys
+from horde.net.ratelimit import PeerRates
 from horde.net.sockets import (
     DEFAULT_HWM,
     DEFAULT_PORT,
@@ -45,7 +62,8 @@ from horde.net.sockets import (
     sent_now,
     tcp_endpoint,
 )
-from horde.wire import MasterBound, WorkerBound, decode_from_worker, encode
+from horde.net.zap import MONITOR_EVENTS, ZapHandler, handshake_failure
+from horde.wire import Hello, MasterBound, WorkerBound, decode_from_worker, encode
 
 __all__ = ["MasterChannel", "MAX_FRAME_FROM_WORKER"]
 
@@ -55,16 +73,11 @@ MAX_FRAME_FROM_WORKER = 16 * 1024 * 1024
 """Stats reports and handshakes are far smaller; anything bigger is cut by ZeroMQ."""
 
 ZAP_DOMAIN = "horde"
-
-
-class _AllowedKeys:
-    """ZAP credentials callback: accept exactly the configured client keys."""
-
-    def __init__(self, allowed: frozenset[bytes]) -> None:
-        self._allowed = allowed
-
-    def callback(self, domain: str, key: bytes) -> bool:
-        return key in self._allowed
+PEER_RATE = 500.0
+"""Messages a second one peer may send once its burst is spent (a worker sends a few)."""
+PEER_BURST = 2_000.0
+MAX_WORKER_IDS = 50_000
+"""Worker ids bound to a connection at once; Hellos of further ids are dropped."""
 
 
 class MasterChannel:
@@ -87,8 +100,15 @@ class MasterChannel:
         self._ctx: zmq.asyncio.Context | None = None
         self._sock: zmq.asyncio.Socket | None = None
         self._drain: zmq.Socket[bytes] | None = None
-        self._auth: AsyncioAuthenticator | None = None
+        self._auth: ZapHandler | None = None
+        self._monitor: zmq.asyncio.Socket | None = None
+        self._monitor_task: asyncio.Task[None] | None = None
         self._drops = DropLog(log, "master channel")
+        self._refusals = DropLog(log, "master")
+        self._rates = PeerRates(PEER_RATE, PEER_BURST)
+        self._routes: dict[str, bytes] = {}  # worker id -> routing id of its connection
+        self.failed_handshakes = 0
+        """Connections refused inside libzmq's handshake (another secret, or none)."""
         self.endpoint = ""
         """The bound endpoint, e.g. ``tcp://127.0.0.1:5557`` (after `start`)."""
 
@@ -101,19 +121,16 @@ class MasterChannel:
         ctx = zmq.asyncio.Context()
         try:
             if self._curve is not None:
-                self._auth = AsyncioAuthenticator(ctx)
+                self._auth = ZapHandler(ctx, self._curve)
                 self._auth.start()
-                if self._curve.allow_any_client:
-                    self._auth.configure_curve(domain=ZAP_DOMAIN, location=zmq.auth.CURVE_ALLOW_ANY)
-                else:
-                    provider = _AllowedKeys(self._curve.allowed_clients)
-                    self._auth.configure_curve_callback(ZAP_DOMAIN, provider)
             sock = ctx.socket(zmq.ROUTER)
             apply_common(sock, host=self._host, hwm=self._hwm, max_frame=self._max_frame)
             sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
             if self._curve is not None:
                 apply_curve_server(sock, self._curve, ZAP_DOMAIN.encode())
+                self._monitor = sock.get_monitor_socket(MONITOR_EVENTS)
+                self._monitor_task = asyncio.get_running_loop().create_task(
+                    self._watch_handshakes(self._monitor), name="master-monitor")
             wanted = tcp_endpoint(self._host, self._port)
             try:
                 sock.bind(wanted)
@@ -136,13 +153,43 @@ class MasterChannel:
 
     @property
     def dropped(self) -> int:
-        """Frames dropped so far (malformed, unexpected, undeliverable id)."""
+        """Frames dropped so far (malformed, unexpected, undeliverable id, over the rate)."""
         return self._drops.dropped
+
+    @property
+    def refused(self) -> int:
+        """Peers refused: by the ZAP handler, or in a failed handshake."""
+        return self.failed_handshakes + (self._auth.refused if self._auth is not None else 0)
+
+    async def _watch_handshakes(self, monitor: zmq.asyncio.Socket) -> None:
+        assert self._curve is not None
+        while True:
+            try:
+                event = parse_monitor_message(await monitor.recv_multipart())
+            except (zmq.ZMQError, ValueError, IndexError):
+                return  # closed with the socket
+            why = handshake_failure(event["event"], event["value"], curve=True)
+            if why is None or event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                continue  # a ZAP refusal is logged, with the address, by the handler
+            self.failed_handshakes += 1
+            if self._curve.from_secret:
+                why = why.replace("wrong secret (the secure handshake failed)",
+                                  "wrong secret: it holds another one")
+            self._refusals.event(f"refused a worker connecting to {self.endpoint}: {why} "
+                                 "(libzmq does not tell its address)")
 
     def close(self) -> None:
         """Close at once; queued messages are discarded (linger 0). Idempotent."""
         sock, self._sock, self._drain = self._sock, None, None
+        if self._monitor_task is not None:
+            self._monitor_task.cancel()
+            self._monitor_task = None
         if sock is not None:
+            if self._monitor is not None:
+                with contextlib.suppress(zmq.ZMQError):
+                    sock.disable_monitor()
+                self._monitor.close(linger=0)
+                self._monitor = None
             sock.close(linger=0)
         if self._ctx is not None:
             ctx, self._ctx = self._ctx, None
@@ -176,8 +223,53 @@ class MasterChannel:
     def send(self, worker_id: str, msg: WorkerBound) -> bool:
         """Queue ``msg`` for ``worker_id``; False if it cannot be (never blocks)."""
         sock = self._socket()
-        fut = sock.send_multipart([worker_id.encode(), encode(msg)], flags=zmq.DONTWAIT)
+        route = self._routes.get(worker_id)
+        if route is None:
+            return False
+        fut = sock.send_multipart([route, encode(msg)], flags=zmq.DONTWAIT)
         return sent_now(fut)
+
+    def _alive(self, route: bytes) -> bool:
+        """Whether the connection ``route`` still exists (an empty probe frame can be queued)."""
+        try:
+            self._plain().send_multipart([route, b""], flags=zmq.DONTWAIT)
+        except zmq.Again:
+            return True  # exists, its queue is full
+        except zmq.ZMQError:
+            return False  # EHOSTUNREACH: ROUTER_MANDATORY says no such peer
+        return True
+
+    def _plain(self) -> zmq.Socket[bytes]:
+        if self._drain is None:  # a plain view of the same socket: no future per frame
+            self._drain = zmq.Socket.shadow(self._socket().underlying)
+        return self._drain
+
+    def _bind(self, worker_id: str, route: bytes, msg: MasterBound) -> bool:
+        """Whether ``msg`` from connection ``route`` may speak for ``worker_id``."""
+        bound = self._routes.get(worker_id)
+        if bound == route:
+            return True
+        if not isinstance(msg, Hello):
+            reason = "its connection has not said Hello" if bound is None else \
+                "another connection holds this worker id"
+            self._drops.drop(repr(worker_id), reason)
+            return False
+        if bound is not None and self._alive(bound):
+            self._drops.drop(repr(worker_id), "a Hello for a worker id a live connection "
+                                              "holds (first connection keeps it)")
+            return False
+        if bound is None and len(self._routes) >= MAX_WORKER_IDS:
+            self._forget_dead()
+            if len(self._routes) >= MAX_WORKER_IDS:
+                self._drops.drop(repr(worker_id), f"over {MAX_WORKER_IDS} worker ids")
+                return False
+        self._routes[worker_id] = route
+        return True
+
+    def _forget_dead(self) -> None:
+        for worker_id, route in list(self._routes.items()):
+            if not self._alive(route):
+                del self._routes[worker_id]
 
     async def recv(self) -> tuple[str, MasterBound]:
         """The next well-formed message and the id of the worker that sent it."""
@@ -199,9 +291,7 @@ class MasterChannel:
         few milliseconds handles its fleet in a few dozen wake-ups a second.
         """
         batch = [await self.recv()]
-        drain = self._drain
-        if drain is None:  # a plain view of the same socket: no future per frame
-            drain = self._drain = zmq.Socket.shadow(self._socket().underlying)
+        drain = self._plain()
         while len(batch) < limit:
             try:
                 frames = drain.recv_multipart(zmq.NOBLOCK)
@@ -220,18 +310,23 @@ class MasterChannel:
             self._drops.drop(_peer(frames), f"{len(frames) - 1} payload frames, expected 1")
             return None
         ident, frame = frames
+        if not self._rates.allow(ident):
+            self._drops.drop(_peer(frames), "over its message rate")
+            return None
+        name = ident.rpartition(b"\0")[0] or ident
         try:
-            worker_id = ident.decode("utf-8")
+            worker_id = name.decode("utf-8")
         except UnicodeDecodeError:
             worker_id = ""
         if not worker_id or not worker_id.isprintable():
             self._drops.drop(_peer(frames), "the peer has no text worker id")
             return None
         try:
-            return worker_id, decode_from_worker(frame)
+            msg = decode_from_worker(frame)
         except ProtocolError as exc:
             self._drops.drop(repr(worker_id), str(exc))
             return None
+        return (worker_id, msg) if self._bind(worker_id, ident, msg) else None
 
 
 def _peer(frames: list[bytes]) -> str:

@@ -14,17 +14,27 @@ Invariants:
 * `reconnect` drops the socket and everything queued in it and connects a
   fresh one: what a worker does after deciding its master is gone, so no
   stale message reaches the next master. A `recv` waiting meanwhile carries
-  on with the new socket.
+  on with the new socket;
+* a master that does not accept this worker's secret (its ZAP handler said
+  no, one side has no secret, or it broke off the secure handshake
+  `HANDSHAKE_FAILURES` times in a row without one success) is told apart
+  from silence through the socket's monitor: `recv` raises `HordeError`
+  saying so, and the worker ends instead of waiting for a master that will
+  never take it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import secrets
 from types import TracebackType
+from typing import Any
 
 import zmq
 import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
 
 from horde.errors import HordeError, ProtocolError, UsageError
 from horde.net.droplog import DropLog
@@ -37,6 +47,7 @@ from horde.net.sockets import (
     sent_now,
     tcp_endpoint,
 )
+from horde.net.zap import MONITOR_EVENTS, handshake_failure
 from horde.wire import MAX_BUNDLE_BYTES, MasterBound, WorkerBound, decode_from_master, encode
 
 __all__ = ["WorkerChannel", "MAX_FRAME_FROM_MASTER"]
@@ -45,6 +56,9 @@ log = logging.getLogger("horde.net.worker")
 
 MAX_FRAME_FROM_MASTER = MAX_BUNDLE_BYTES + 4 * 1024 * 1024
 """The test-file bundle is the largest message; the margin covers paths and hashes."""
+
+HANDSHAKE_FAILURES = 3
+"""Secure handshakes broken off by the master, in a row, that mean "another secret"."""
 
 
 class WorkerChannel:
@@ -60,8 +74,8 @@ class WorkerChannel:
         hwm: int = DEFAULT_HWM,
         max_frame: int = MAX_FRAME_FROM_MASTER,
     ) -> None:
-        if not worker_id or not worker_id.isprintable() or len(worker_id.encode()) > 255:
-            raise UsageError(f"worker id {worker_id!r} must be 1-255 bytes of printable text")
+        if not worker_id or not worker_id.isprintable() or len(worker_id.encode()) > 240:
+            raise UsageError(f"worker id {worker_id!r} must be 1-240 bytes of printable text")
         if master_port <= 0:
             raise UsageError(f"master port must be > 0, not {master_port}")
         self.worker_id = worker_id
@@ -73,6 +87,8 @@ class WorkerChannel:
         self._ctx: zmq.asyncio.Context | None = None
         self._sock: zmq.asyncio.Socket | None = None
         self._drops = DropLog(log, f"worker {worker_id} channel")
+        self._refusal: asyncio.Future[str] | None = None
+        self._monitors: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -85,10 +101,20 @@ class WorkerChannel:
         sock = self._ctx.socket(zmq.DEALER)
         try:
             apply_common(sock, host=self._host, hwm=self._hwm, max_frame=self._max_frame)
-            sock.setsockopt(zmq.ROUTING_ID, self.worker_id.encode())
+            # The worker id plus a tag of this connection: the master binds the id
+            # to the first connection that said Hello with it (horde.net.master).
+            sock.setsockopt(zmq.ROUTING_ID, self.worker_id.encode() + b"\0"
+                            + secrets.token_hex(4).encode())
             sock.setsockopt(zmq.IMMEDIATE, 1)
             if self._curve is not None:
                 apply_curve_client(sock, self._curve)
+            if self._refusal is None:
+                self._refusal = asyncio.get_running_loop().create_future()
+            monitor = sock.get_monitor_socket(MONITOR_EVENTS)
+            task = asyncio.get_running_loop().create_task(self._watch(monitor),
+                                                          name="worker-monitor")
+            self._monitors.add(task)
+            task.add_done_callback(self._monitors.discard)
             sock.connect(self.endpoint)
         except zmq.ZMQError as exc:
             sock.close(linger=0)
@@ -102,10 +128,73 @@ class WorkerChannel:
 
     async def reconnect(self) -> None:
         """Discard the socket and anything queued in it; connect afresh."""
-        if self._sock is not None:
-            self._sock.close(linger=0)
-            self._sock = None
+        self._close_socket()
         await self.start()
+
+    def _close_socket(self) -> None:
+        for task in list(self._monitors):
+            task.cancel()
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                sock.disable_monitor()
+            sock.close(linger=0)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why the master does not accept this worker's secret, once that is known."""
+        fut = self._refusal
+        return fut.result() if fut is not None and fut.done() and not fut.cancelled() else None
+
+    def _refused(self, why: str) -> None:
+        if self._refusal is not None and not self._refusal.done():
+            self._refusal.set_result(why)
+
+    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
+        """Read the socket's handshake events until it closes."""
+        curve = self._curve is not None
+        where = f"the master at {self.endpoint}"
+        broken_off = 0
+        try:
+            while True:
+                try:
+                    event = parse_monitor_message(await monitor.recv_multipart())
+                except (zmq.ZMQError, ValueError, IndexError):
+                    return
+                kind, value = event["event"], event["value"]
+                if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    broken_off = 0
+                elif kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and curve:
+                    # The master closed the connection inside the handshake: it
+                    # could not open our greeting, sealed for another master key.
+                    broken_off += 1
+                    if broken_off >= HANDSHAKE_FAILURES:
+                        self._refused(self._wrong_secret(
+                            f"{where} broke off the secure handshake {broken_off} times: "
+                            "it holds another secret (or it is not a horde master)"))
+                else:
+                    why = handshake_failure(kind, value, curve=curve)
+                    if why is not None:
+                        self._refused(self._explain(where, kind, why))
+        finally:
+            monitor.close(linger=0)
+
+    def _wrong_secret(self, text: str) -> str:
+        if self._curve is not None and not self._curve.from_secret:
+            return text.replace("another secret", "another CURVE key pair (--curve-keys)")
+        return text + "; give this worker the master's secret (HORDE_SECRET or --secret-file)"
+
+    def _explain(self, where: str, kind: int, why: str) -> str:
+        if kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            if self._curve is not None and not self._curve.from_secret:
+                return f"{where} did not accept this worker's CURVE key (--curve-keys)"
+            return self._wrong_secret(f"{where} did not accept this worker's secret")
+        if self._curve is None:
+            return (f"{where} requires a secret and this worker runs --insecure: give it "
+                    "the master's secret (HORDE_SECRET or --secret-file)")
+        return (f"{where} runs without a secret (--insecure): this worker runs no scripts "
+                "from a master that cannot prove who it is (start it with --insecure to "
+                "allow that)")
 
     @property
     def dropped(self) -> int:
@@ -113,9 +202,7 @@ class WorkerChannel:
 
     def close(self) -> None:
         """Close at once (linger 0). Idempotent."""
-        sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close(linger=0)
+        self._close_socket()
         ctx, self._ctx = self._ctx, None
         if ctx is not None:
             ctx.destroy(linger=0)
@@ -149,7 +236,7 @@ class WorkerChannel:
         while True:
             sock = self._socket()
             try:
-                frames = await sock.recv_multipart()
+                frames = await self._recv_or_refusal(sock)
             except asyncio.CancelledError:
                 # `reconnect` closing the socket cancels its pending recv; that
                 # is not a cancellation of our caller, so carry on with the new one.
@@ -160,6 +247,8 @@ class WorkerChannel:
                 raise
             except zmq.ZMQError as exc:
                 raise HordeError(f"the worker channel failed: {exc.strerror}") from exc
+            if frames == [b""]:
+                continue  # the master probing whether this connection lives
             if len(frames) != 1:
                 self._drops.drop("master", f"{len(frames)} frames, expected 1")
                 continue
@@ -167,3 +256,22 @@ class WorkerChannel:
                 return decode_from_master(frames[0])
             except ProtocolError as exc:
                 self._drops.drop("master", str(exc))
+
+    async def _recv_or_refusal(self, sock: zmq.asyncio.Socket) -> list[bytes]:
+        """The next frames on ``sock``; HordeError as soon as the master refused us."""
+        refusal = self._refusal
+        if refusal is None:
+            return await sock.recv_multipart()
+        if refusal.done():
+            raise HordeError(refusal.result())
+        receiving: asyncio.Future[list[bytes]] = asyncio.ensure_future(sock.recv_multipart())
+        waiting: set[asyncio.Future[Any]] = {receiving, refusal}
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            receiving.cancel()
+            raise
+        if not receiving.done():
+            receiving.cancel()
+            raise HordeError(refusal.result())
+        return receiving.result()

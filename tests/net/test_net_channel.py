@@ -144,7 +144,11 @@ def test_garbage_never_breaks_the_master(loop_kind: str) -> None:
                         await sock.send_multipart(frames)
                 # a valid frame after the garbage, on the same connection (so it
                 # arrives after all of it)
+                # (a connection is heard once its Hello bound its worker id)
+                await named.send(encode(hello("raw")))
                 await named.send(encode(Goodbye("after garbage")))
+                wid, msg = await asyncio.wait_for(master.recv(), STEP)
+                assert (wid, msg) == ("raw", hello("raw"))
                 wid, msg = await asyncio.wait_for(master.recv(), STEP)
                 assert (wid, msg) == ("raw", Goodbye("after garbage"))
                 assert master.dropped >= len(GARBAGE)
@@ -169,6 +173,8 @@ def test_hypothesis_frames_to_the_master_port() -> None:
         await master.start()
         ctx = zmq.asyncio.Context()
         raw = await _raw_dealer(ctx, master.port, b"fuzzer")
+        await raw.send(encode(hello("fuzzer")))  # binds the id to this connection
+        assert await asyncio.wait_for(master.recv(), STEP) == ("fuzzer", hello("fuzzer"))
         return master, ctx, raw
 
     runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
