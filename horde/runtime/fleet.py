@@ -33,9 +33,11 @@ from horde.report.model import GeneratorHealth, WorkerSummary
 from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthSample
 from horde.stats import Histogram
 
-__all__ = ["Fleet", "WorkerRecord", "MISSING_AFTER_S", "SATURATED_FOR_S"]
+__all__ = ["Fleet", "WorkerRecord", "MISSING_AFTER_S", "SATURATED_FOR_S", "PRUNE_AFTER_S"]
 
 MISSING_AFTER_S = 3.0
+PRUNE_AFTER_S = 30.0
+"""A worker missing this long that never took part in a test is forgotten."""
 SATURATED_FOR_S = 5
 _MAX_WARNINGS = 20  # per worker: a flapping worker must not grow the summary forever
 
@@ -50,6 +52,8 @@ class WorkerRecord:
     last_seen: float = 0.0
     test_id: str | None = None
     """The test whose share it was last sent (None: holds nothing)."""
+    took_part: bool = False
+    """It was sent a share of some test (then it stays in the summary for good)."""
     users: int = 0
     final_users: int | None = None
     """Users held when the test began stopping (what the summary shows)."""
@@ -177,6 +181,19 @@ class Fleet:
                 w.class_users, w.assigned = {}, {}
                 w.warn(f"silent for {MISSING_AFTER_S:.0f} s: marked missing, users moved")
                 gone.append(w)
+        return gone
+
+    def prune(self, now: float) -> list[str]:
+        """Forget workers that never took part and are gone for good; return their ids.
+
+        Gone: it left, failed or was refused, or it has been missing for
+        `PRUNE_AFTER_S`. Workers that took part stay: the summary lists them.
+        """
+        gone = [w.id for w in self._workers.values() if not w.took_part and (
+            w.state in ("left", "failed", "lost")
+            or (w.state == "missing" and now - w.last_seen >= PRUNE_AFTER_S))]
+        for worker_id in gone:
+            del self._workers[worker_id]
         return gone
 
     def begin_stop(self) -> None:

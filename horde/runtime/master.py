@@ -21,8 +21,12 @@ Invariants:
   so (after sending its last report) or has gone missing; so, without
   faults, the totals equal what the target answered;
 * nothing a worker sends can stop the master: malformed frames never get
-  here (horde.net drops them), and a report that fails to convert is dropped
-  and logged.
+  here (horde.net drops them), a report that fails to convert is dropped,
+  and any exception while handling one message drops that message only
+  (`_handle_one`: counted in `failed_messages`, logged at a bounded rate);
+* records of workers that never took part in a test and are gone (refused,
+  left, lost before their first share) are pruned (`Fleet.prune`), so a
+  stream of peers saying Hello does not grow the master.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from horde.errors import HordeError, ProtocolError
 from horde.events import Events
 from horde.net import MasterChannel
 from horde.plan.executor import Executor
+from horde.net.droplog import DropLog
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.dispatch import shares_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
@@ -97,13 +102,16 @@ class MasterRunner(RunBase):
         self.aggregate = StatsAggregate()
         self.test_id: str | None = None
         self._last_test_id: str | None = None
-        self._warned_names = False
+        self._warned_names = self._warned_errors = False
         self._on_second_cb = on_second
         self._class_targets: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._awaiting_stop: set[str] = set()
         self._all_stopped = asyncio.Event()
         self._fleet_changed = asyncio.Event()
+        self._failures = DropLog(log, "master")
+        self.failed_messages = 0
+        """Messages dropped because handling them raised (each logged, at a bounded rate)."""
 
     # --- lifecycle of the master itself ---------------------------------------------------
 
@@ -240,7 +248,7 @@ class MasterRunner(RunBase):
                     self.channel.send(w.id, Update(self.test_id, share, rate))
             else:
                 self.channel.send(w.id, start_message(self.test_id, share, rate, self.options))
-                w.test_id, w.state = self.test_id, "running"
+                w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
         log.info("users per worker: %s",
                  ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active))
@@ -257,6 +265,9 @@ class MasterRunner(RunBase):
         if self.aggregate.names_overflowed and not self._warned_names:
             self._warned_names = True
             log.warning(TOO_MANY_NAMES_ADVICE)
+        if self.aggregate.errors_overflowed and not self._warned_errors:
+            self._warned_errors = True
+            log.warning("too many distinct errors or exceptions: the rest are counted together")
         self.fleet.close_second()
         if self._on_second_cb is not None:
             self._on_second_cb(self._second, self.current_health())
@@ -274,6 +285,7 @@ class MasterRunner(RunBase):
             for w in self.fleet.connected():
                 self.channel.send(w.id, beat)
             gone = self.fleet.find_silent(now)
+            self.fleet.prune(now)
             for w in gone:
                 log.warning("worker %s is silent: marked missing; its users move to the others",
                             w.id)
@@ -292,12 +304,18 @@ class MasterRunner(RunBase):
                 log.error("%s", exc)
                 return
             for wid, msg in batch:
-                try:
-                    self._handle(wid, msg)
-                except (ProtocolError, ValueError) as exc:
-                    log.warning("dropped a message from worker %s: %s", wid, exc)
+                self._handle_one(wid, msg)
             # Let messages gather: a few wake-ups a second instead of one per frame.
             await asyncio.sleep(_RECEIVE_PAUSE_S)
+
+    def _handle_one(self, wid: str, msg: MasterBound) -> None:
+        """Handle one message; whatever it raises drops it alone, never the receive loop."""
+        try:
+            self._handle(wid, msg)
+        except Exception as exc:  # noqa: BLE001 - one peer's message must not stop the master
+            self.failed_messages += 1
+            self._failures.event(f"dropped a {type(msg).__name__} from worker {wid!r}: "
+                                 f"{type(exc).__name__}: {exc}")
 
     def _handle(self, wid: str, msg: MasterBound) -> None:
         now = self._loop.time()

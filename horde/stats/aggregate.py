@@ -76,7 +76,20 @@ from horde.stats.store import EndpointStore
 from horde.stats.summaries import endpoint_summaries, total_summary
 from horde.stats.window import SecondRing
 
-__all__ = ["StatsAggregate", "DEFAULT_WINDOW_S"]
+__all__ = ["StatsAggregate", "DEFAULT_WINDOW_S", "MAX_ERRORS", "MAX_EXCEPTIONS", "OTHER_ERRORS",
+           "OTHER_EXCEPTIONS"]
+
+MAX_ERRORS = 1_000
+"""Distinct (method, name, error) rows kept per run; later ones count under OTHER_ERRORS.
+
+A peer (or a script) producing unique error texts must not grow the master
+without bound: 50,000 unique errors once took a master from 59 MB to 990 MB.
+"""
+MAX_EXCEPTIONS = 200
+"""Distinct (where, error) exceptions kept per run, each with one traceback."""
+OTHER_ERRORS = "(other errors: too many distinct ones to list)"
+OTHER_EXCEPTIONS = "(other exceptions: too many distinct ones to list)"
+_MAX_KEPT_TRACEBACK = 20_000
 
 DEFAULT_WINDOW_S = 10
 
@@ -107,12 +120,18 @@ class StatsAggregate:
         """More than MAX_ENDPOINTS distinct names came; the rest count as OTHER_NAME."""
         return self._store.overflowed
 
+    @property
+    def errors_overflowed(self) -> bool:
+        """More than MAX_ERRORS errors or MAX_EXCEPTIONS exceptions came; the rest were pooled."""
+        return self._errors_overflowed
+
     def reset(self) -> None:
         """Forget everything (a new run, or the user pressed "reset stats")."""
         self._store = EndpointStore()
         self._ring = SecondRing(self.window_s)
         self._errors: dict[tuple[str, str, str], int] = {}
         self._exceptions: dict[tuple[str, str], _ExcCum] = {}
+        self._errors_overflowed = False
         self._history: list[HistoryRow] = []
         self._last_closed: int | None = None
 
@@ -156,11 +175,23 @@ class StatsAggregate:
         errs = self._errors
         for err in errors:
             key = (err.method, err.name, err.error)
+            if key not in errs and len(errs) >= MAX_ERRORS:
+                key = ("", "", OTHER_ERRORS)
+                self._errors_overflowed = True
             errs[key] = errs.get(key, 0) + err.count
+        excs = self._exceptions
         for exc in exceptions:
-            item = self._exceptions.get((exc.where, exc.error))
+            ekey = (exc.where, exc.error)
+            item = excs.get(ekey)
             if item is None:
-                item = self._exceptions[(exc.where, exc.error)] = _ExcCum(exc.traceback)
+                if len(excs) >= MAX_EXCEPTIONS:
+                    ekey = ("", OTHER_EXCEPTIONS)
+                    self._errors_overflowed = True
+                    item = excs.get(ekey)
+                if item is None:
+                    item = excs[ekey] = _ExcCum(
+                        exc.traceback[-_MAX_KEPT_TRACEBACK:] if ekey[1] != OTHER_EXCEPTIONS
+                        else "")
             item.count += exc.count
         return requests
 

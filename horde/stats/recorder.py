@@ -47,13 +47,20 @@ from horde.stats.histogram import (
     bucket_index_clamped,
 )
 
-__all__ = ["RequestStats", "MAX_ERROR_CHARS", "SLICE", "exception_key"]
+__all__ = ["RequestStats", "MAX_ERROR_CHARS", "SLICE", "exception_key", "MAX_DELTA_ERRORS",
+           "MAX_DELTA_EXCEPTIONS"]
 
 SLICE = 4096
 """An endpoint's buffers are folded every SLICE requests (a power of two)."""
 _SLICE_MASK = SLICE - 1
 
 MAX_ERROR_CHARS = 500
+MAX_DELTA_ERRORS = 10_000
+"""Distinct errors in one delta; more are pooled (the master keeps fewer per run anyway,
+and a report must stay within what the wire accepts, `horde.wire.messages`)."""
+MAX_DELTA_EXCEPTIONS = 1_000
+_POOLED = ("", "", "(other errors: too many distinct ones to list)")
+_POOLED_EXC = ("", "(other exceptions: too many distinct ones to list)")
 """Longer error strings are cut: a page-long message must not become a key per request."""
 
 _MAX_TRACEBACK_CHARS = 20_000
@@ -177,6 +184,8 @@ class RequestStats:
             entry.failures += 1
             ekey = (method, name, error[:MAX_ERROR_CHARS])
             errors = self._errors
+            if ekey not in errors and len(errors) >= MAX_DELTA_ERRORS:
+                ekey = _POOLED
             errors[ekey] = errors.get(ekey, 0) + 1
         if not requests & _SLICE_MASK:
             entry.fold_slice()
@@ -185,6 +194,9 @@ class RequestStats:
         """Count a task that raised; the first traceback of each kind is kept."""
         key = (where, exception_key(exc))
         item = self._exceptions.get(key)
+        if item is None and len(self._exceptions) >= MAX_DELTA_EXCEPTIONS:
+            key = _POOLED_EXC
+            item = self._exceptions.get(key)
         if item is None:
             text = "".join(tb.format_exception(exc))[-_MAX_TRACEBACK_CHARS:]
             item = self._exceptions[key] = _Exc(text)

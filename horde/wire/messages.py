@@ -29,6 +29,10 @@ from msgspec import Meta, Struct
 
 __all__ = [
     "MAX_BUNDLE_BYTES",
+    "MAX_COUNT",
+    "MAX_USERS",
+    "MAX_ERRORS_PER_REPORT",
+    "MAX_EXCEPTIONS_PER_REPORT",
     "MAX_PATH_CHARS",
     "IDX_DTYPE",
     "CNT_DTYPE",
@@ -70,11 +74,28 @@ N_COUNTERS = 9
 _IDX_SIZE = 2
 _CNT_SIZE = 8
 
-NonNeg = Annotated[int, Meta(ge=0)]
-NonNegFloat = Annotated[float, Meta(ge=0)]
+MAX_COUNT = 2**53 - 1
+"""Largest count any message may carry: exact as a float, far beyond any real count."""
+MAX_USERS = 10**9
+MAX_ERRORS_PER_REPORT = 100_000
+"""`ErrorCount` rows in one report (a worker pools beyond `horde.stats` MAX_DELTA_ERRORS)."""
+MAX_EXCEPTIONS_PER_REPORT = 10_000
+
+# Every number is bounded: ``ge`` also refuses nan, ``le`` refuses inf, so a
+# decoded float is always finite; no int reaches 2**63.
+NonNeg = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+NonNegFloat = Annotated[float, Meta(ge=0, le=1e12)]
+Percent = Annotated[float, Meta(ge=0, le=100_000)]  # a process on 1,000 cores
+Millis = Annotated[float, Meta(ge=0, le=1e9)]
+Seconds = Annotated[float, Meta(ge=0, le=1e9)]
+Rate = Annotated[float, Meta(gt=0, le=1e9)]
+Count = Annotated[int, Meta(ge=1, le=MAX_COUNT)]
+Users = Annotated[int, Meta(ge=0, le=MAX_USERS)]
 Id = Annotated[str, Meta(min_length=1, max_length=256)]
 Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
-UserCounts = dict[Annotated[str, Meta(min_length=1, max_length=512)], NonNeg]
+Text = Annotated[str, Meta(max_length=65_536)]
+UserCounts = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=512)], Users],
+                       Meta(max_length=10_000)]
 
 WorkerState = Literal["ready", "spawning", "running", "stopping", "stopped"]
 
@@ -109,10 +130,10 @@ class Hello(_Msg, frozen=True, tag="hello"):
 
     worker_id: Id
     host: str
-    pid: NonNeg
+    pid: Annotated[int, Meta(ge=0, le=2**32)]
     horde_version: str
-    protocol: NonNeg
-    cores: Annotated[int, Meta(ge=1)] = 1
+    protocol: Annotated[int, Meta(ge=0, le=2**16)]
+    cores: Annotated[int, Meta(ge=1, le=2**20)] = 1
     files_sha: dict[str, Sha256] | None = None
 
 
@@ -129,7 +150,7 @@ class Welcome(_Msg, frozen=True, tag="welcome"):
     """Master -> worker: accepted. Files follow unless the worker brought identical ones."""
 
     master_version: str
-    heartbeat_interval: Annotated[float, Meta(gt=0)] = 1.0
+    heartbeat_interval: Annotated[float, Meta(gt=0, le=3600)] = 1.0
 
 
 class FileEntry(Struct, frozen=True, array_like=True):
@@ -182,7 +203,7 @@ class Start(_Msg, frozen=True, tag="start"):
 
     test_id: Id
     targets: UserCounts
-    spawn_rate: Annotated[float, Meta(gt=0)]
+    spawn_rate: Rate
     host: str | None = None
     tags: list[str] | None = None
     exclude_tags: list[str] | None = None
@@ -194,7 +215,7 @@ class Update(_Msg, frozen=True, tag="update"):
 
     test_id: Id
     targets: UserCounts
-    spawn_rate: Annotated[float, Meta(gt=0)]
+    spawn_rate: Rate
 
 
 class Stop(_Msg, frozen=True, tag="stop"):
@@ -212,7 +233,7 @@ class Quit(_Msg, frozen=True, tag="quit"):
 class MasterHeartbeat(_Msg, frozen=True, tag="mhb"):
     """Master -> worker once a second; silence means the master is gone."""
 
-    test_time: NonNegFloat
+    test_time: Seconds
     test_id: str | None = None
 
 
@@ -223,9 +244,9 @@ class WorkerHeartbeat(_Msg, frozen=True, tag="whb"):
     """Worker -> master once a second: liveness and health."""
 
     state: WorkerState
-    users: NonNeg
-    cpu_percent: NonNegFloat
-    loop_lag_p99_ms: NonNegFloat
+    users: Users
+    cpu_percent: Percent
+    loop_lag_p99_ms: Millis
     memory_rss: NonNeg
     seq: NonNeg
     test_id: str | None = None
@@ -242,8 +263,8 @@ class StateChanged(_Msg, frozen=True, tag="state"):
 class EndpointCounters(Struct, frozen=True, array_like=True):
     """The scalar part of one endpoint's delta; its buckets live in the report's buffers."""
 
-    method: str
-    name: str
+    method: Text
+    name: Text
     requests: NonNeg
     failures: NonNeg
     bytes: NonNeg
@@ -256,17 +277,17 @@ class EndpointCounters(Struct, frozen=True, array_like=True):
 
 
 class ErrorCount(Struct, frozen=True, array_like=True):
-    method: str
-    name: str
-    error: str
-    count: Annotated[int, Meta(ge=1)]
+    method: Text
+    name: Text
+    error: Text
+    count: Count
 
 
 class ExceptionCount(Struct, frozen=True, array_like=True):
-    where: str
-    error: str
-    traceback: str
-    count: Annotated[int, Meta(ge=1)]
+    where: Text
+    error: Text
+    traceback: Annotated[str, Meta(max_length=1_000_000)]
+    count: Count
 
 
 class StatsReport(_Msg, frozen=True, tag="stats"):
@@ -304,10 +325,10 @@ class StatsReport(_Msg, frozen=True, tag="stats"):
     hist_cnt: bytes = b""
     ttfb_idx: bytes = b""
     ttfb_cnt: bytes = b""
-    errors: list[ErrorCount] = []
-    exceptions: list[ExceptionCount] = []
-    methods: list[str] = []
-    names: list[str] = []
+    errors: Annotated[list[ErrorCount], Meta(max_length=MAX_ERRORS_PER_REPORT)] = []
+    exceptions: Annotated[list[ExceptionCount], Meta(max_length=MAX_EXCEPTIONS_PER_REPORT)] = []
+    methods: list[Text] = []
+    names: list[Text] = []
     counters: bytes = b""
 
     def __post_init__(self) -> None:

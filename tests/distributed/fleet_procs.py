@@ -107,10 +107,16 @@ class Fleet:
     prefix: list[str] = field(default_factory=list)
     """Put in front of every command (e.g. ``ip netns exec NS``)."""
 
-    def start(self, name: str, args: list[str]) -> Proc:
+    def start(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Proc:
+        """Start ``horde ARGS``. Its per-user secret file lives in this fleet's directory
+        (``XDG_CONFIG_HOME``), shared by the processes of one test only."""
         out, err = self.directory / f"{name}.out", self.directory / f"{name}.err"
+        environ = env()
+        environ["XDG_CONFIG_HOME"] = str(self.directory / "config")
+        environ.update(extra_env or {})
         popen = subprocess.Popen(
-            [*self.prefix, sys.executable, "-m", "horde", *args], cwd=self.directory, env=env(),
+            [*self.prefix, sys.executable, "-m", "horde", *args], cwd=self.directory,
+            env=environ,
             stdin=subprocess.DEVNULL, stdout=out.open("w"), stderr=err.open("w"), text=True,
         )
         proc = Proc(popen, out, err)
@@ -118,16 +124,18 @@ class Fleet:
         return proc
 
     def master(self, port: int, script: Path, target_url: str, *extra: str,
-               name: str = "master", bind: str = "127.0.0.1") -> Proc:
+               name: str = "master", bind: str = "127.0.0.1",
+               extra_env: dict[str, str] | None = None) -> Proc:
         return self.start(name, ["--master", "--master-bind-host", bind,
                                  "--master-bind-port", str(port), "-f", str(script),
                                  "-H", target_url, "--headless", "--only-summary",
-                                 "--json", str(self.directory / f"{name}.json"), *extra])
+                                 "--json", str(self.directory / f"{name}.json"), *extra],
+                          extra_env)
 
     def worker(self, port: int, *extra: str, name: str = "worker",
-               host: str = "127.0.0.1") -> Proc:
+               host: str = "127.0.0.1", extra_env: dict[str, str] | None = None) -> Proc:
         return self.start(name, ["--worker", "--master-host", host, "--master-port", str(port),
-                                 *extra])
+                                 *extra], extra_env)
 
     def result(self, name: str = "master") -> dict[str, Any]:
         return dict(json.loads((self.directory / f"{name}.json").read_text()))

@@ -71,7 +71,7 @@ MASTER_MESSAGES: list[Message] = [
     Refuse("protocol version 2, master speaks 1"),
     FilesBundle([FileEntry("hordefile.py", b"print(1)\n", SHA)], entry="hordefile.py"),
     Start("t1", {"WebUser": 10}, 2.5, "http://127.0.0.1:8080", ["a"], None, {"x": 1, "y": None}),
-    Start("t2", {}, float("inf")),
+    Start("t2", {}, 1e9),
     Update("t1", {"WebUser": 4, "Admin": 0}, 1.0),
     Stop("t1"),
     Quit(),
