@@ -120,12 +120,12 @@ class MasterChannel:
             return
         ctx = zmq.asyncio.Context()
         try:
-            if self._curve is not None:
-                self._auth = ZapHandler(ctx, self._curve)
-                self._auth.start()
+            self._auth = ZapHandler(ctx, self._curve)
+            self._auth.start()
             sock = ctx.socket(zmq.ROUTER)
             apply_common(sock, host=self._host, hwm=self._hwm, max_frame=self._max_frame)
             sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            sock.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN.encode())  # see ZapHandler
             if self._curve is not None:
                 apply_curve_server(sock, self._curve, ZAP_DOMAIN.encode())
                 self._monitor = sock.get_monitor_socket(MONITOR_EVENTS)

@@ -59,11 +59,17 @@ def handshake_failure(event: int, value: int, *, curve: bool) -> str | None:
 class ZapHandler:
     """Runs in the master's event loop: ``await h.start(); ...; h.stop()``."""
 
-    def __init__(self, ctx: zmq.asyncio.Context, keys: CurveKeys,
+    def __init__(self, ctx: zmq.asyncio.Context, keys: CurveKeys | None,
                  on_refused: Callable[[str], None] | None = None) -> None:
+        """``keys`` None: an open (--insecure) master, which admits every NULL peer.
+
+        Even then the handler is worth having: with ZAP on, libzmq refuses the
+        old ZMTP 1.0/2.0 greetings, whose parsing random bytes could reach.
+        """
         self._ctx = ctx
         self._keys = keys
-        self._allowed = frozenset(zmq.utils.z85.decode(k) for k in keys.allowed_clients)
+        self._allowed = frozenset(zmq.utils.z85.decode(k) for k in keys.allowed_clients) \
+            if keys is not None else frozenset()
         self._sock: zmq.asyncio.Socket | None = None
         self._task: asyncio.Task[None] | None = None
         self._log = DropLog(log, "master")
@@ -87,6 +93,8 @@ class ZapHandler:
 
     def decide(self, address: str, mechanism: bytes, credentials: list[bytes]) -> bool:
         """Whether to admit; logs the refusal."""
+        if self._keys is None:
+            return mechanism == b"NULL"
         if mechanism == b"CURVE" and credentials and len(credentials[0]) == 32:
             if self._keys.allow_any_client or credentials[0] in self._allowed:
                 return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -107,13 +108,25 @@ class Fleet:
     prefix: list[str] = field(default_factory=list)
     """Put in front of every command (e.g. ``ip netns exec NS``)."""
 
-    def start(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> Proc:
-        """Start ``horde ARGS``. Its per-user secret file lives in this fleet's directory
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    """The fleet's shared secret (HORDE_SECRET), unless a command chooses another way."""
+
+    def start(self, name: str, args: list[str],
+              extra_env: dict[str, str | None] | None = None) -> Proc:
+        """Start ``horde ARGS`` with the fleet's secret in HORDE_SECRET (unless ARGS has
+        --insecure, --curve-keys or --secret-file; ``extra_env`` maps a name to None to
+        leave it out). The per-user secret file lives in this fleet's directory
         (``XDG_CONFIG_HOME``), shared by the processes of one test only."""
         out, err = self.directory / f"{name}.out", self.directory / f"{name}.err"
         environ = env()
         environ["XDG_CONFIG_HOME"] = str(self.directory / "config")
-        environ.update(extra_env or {})
+        if not {"--insecure", "--curve-keys", "--secret-file"} & set(args):
+            environ["HORDE_SECRET"] = self.secret
+        for key, value in (extra_env or {}).items():
+            if value is None:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
         popen = subprocess.Popen(
             [*self.prefix, sys.executable, "-m", "horde", *args], cwd=self.directory,
             env=environ,
@@ -125,7 +138,7 @@ class Fleet:
 
     def master(self, port: int, script: Path, target_url: str, *extra: str,
                name: str = "master", bind: str = "127.0.0.1",
-               extra_env: dict[str, str] | None = None) -> Proc:
+               extra_env: dict[str, str | None] | None = None) -> Proc:
         return self.start(name, ["--master", "--master-bind-host", bind,
                                  "--master-bind-port", str(port), "-f", str(script),
                                  "-H", target_url, "--headless", "--only-summary",
@@ -133,7 +146,7 @@ class Fleet:
                           extra_env)
 
     def worker(self, port: int, *extra: str, name: str = "worker",
-               host: str = "127.0.0.1", extra_env: dict[str, str] | None = None) -> Proc:
+               host: str = "127.0.0.1", extra_env: dict[str, str | None] | None = None) -> Proc:
         return self.start(name, ["--worker", "--master-host", host, "--master-port", str(port),
                                  *extra], extra_env)
 
@@ -159,3 +172,26 @@ def worker_entry(result: dict[str, Any], pid: int) -> dict[str, Any]:
 def kill9(proc: Proc) -> None:
     os.kill(proc.pid, signal.SIGKILL)
     proc.popen.wait(timeout=5)
+
+
+def raw_bytes_for(port: int, seconds: float, host: str = "127.0.0.1") -> int:
+    """Open TCP connections to ``port`` and write random bytes for ``seconds``; return bytes sent.
+
+    Bounded in time and volume (at most 64 KB per connection, one connection at
+    a time); a connection the master closes is simply replaced.
+    """
+    sent = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1.0) as conn:
+                conn.settimeout(0.5)
+                for _ in range(16):
+                    # a ZMTP-looking greeting now and then, so some connections get further
+                    chunk = (b"\xff" + bytes(8) + b"\x7f\x03\x00NULL" + os.urandom(40)
+                             if sent % 3 == 0 else os.urandom(4096))
+                    conn.sendall(chunk)
+                    sent += len(chunk)
+        except OSError:
+            pass  # closed by the master: open another one
+    return sent

@@ -3,8 +3,11 @@
 One master runs a real test with one real worker against a counting target,
 while a raw DEALER (this test process) sends random bytes, random msgpack
 (with and without horde's frame header) and messages of the wrong shape or
-direction. Afterwards the master's totals still equal the target's count.
-Tests in this module share those processes and run in file order.
+direction, and raw bytes hit the port over plain TCP. Afterwards the
+master's totals still equal the target's count. The fleet runs --insecure,
+so the garbage reaches the decoder (with a secret it never gets past the
+handshake: tests/distributed/test_dist_secret.py). Tests in this module
+share those processes and run in file order.
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from hypothesis import strategies as st
 
 from horde._version import __version__
 from horde.wire import PROTOCOL_VERSION, Hello, Refuse, decode, encode
-from tests.distributed.fleet_procs import Fleet, free_port, wait_until, write_script
+from tests.distributed.fleet_procs import (
+    Fleet,
+    free_port,
+    raw_bytes_for,
+    wait_until,
+    write_script,
+)
 from tests.support.target import Target
 
 pytestmark = pytest.mark.slow
@@ -41,8 +50,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fleet, Tar
             script = write_script(directory / "m")
             # Long enough to outlast the tests on a loaded machine; the last test stops it.
             fleet.master(port, script, target.url, "-u", "4", "-r", "100", "-t", "120s",
-                         "--expect-workers", "1", "--expect-workers-max-wait", "30s")
-            fleet.worker(port, "--reconnect-timeout", "20s")
+                         "--expect-workers", "1", "--expect-workers-max-wait", "30s",
+                         "--insecure")
+            fleet.worker(port, "--reconnect-timeout", "20s", "--insecure")
             wait_until(lambda: target.counts().total > 0, 30, "the test to start")
             yield fleet, target, port
         finally:
@@ -95,6 +105,10 @@ def test_garbage_is_dropped(dealer: zmq.Socket[bytes], parts: list[bytes]) -> No
     dealer.send_multipart(parts, flags=zmq.DONTWAIT)
 
 
+def test_raw_bytes_on_the_master_port(setup: tuple[Fleet, Target, int]) -> None:
+    raw_bytes_for(setup[2], 1.5)
+
+
 def _hello_answer(port: int, routing_id: bytes, hello: Hello) -> Refuse:
     ctx = zmq.Context()
     try:
@@ -133,3 +147,4 @@ def test_the_master_survived_and_its_totals_are_right(setup: tuple[Fleet, Target
     assert result["total"]["requests"] == target.counts().total > 0
     assert [w["state"] for w in result["workers"]] == ["running"]
     assert "dropped" in master.stderr()
+    assert "--insecure" in master.stderr()  # warned at start
