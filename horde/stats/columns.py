@@ -69,7 +69,12 @@ well beyond any real interval, and far enough below 2^63 that run totals cannot 
 MAX_BUCKET_COUNT = 1 << 48
 """Larger bucket counts are rejected: no producer sends that many per interval."""
 
-_LIMITS = np.array([MAX_COUNTER] * 7 + [N_BUCKETS + 1] * 2, dtype=np.uint64)
+MAX_REQUESTS = 1 << 40
+"""Requests (and failures) in one delta at or above this are rejected: a trillion requests
+in one report interval is a forged report, not a fast worker (2**55 once got through)."""
+
+_LIMITS = np.array([MAX_REQUESTS] * 2 + [MAX_COUNTER] * 5 + [N_BUCKETS + 1] * 2,
+                   dtype=np.uint64)
 """Exclusive upper bound per counter column: an endpoint has at most N_BUCKETS
 non-empty buckets, which also keeps the bucket-count sums exact."""
 
