@@ -383,7 +383,7 @@ class MasterRunner(RunBase):
             # The columnar fast path: no per-endpoint Python objects on the master.
             requests = merge_report(self.aggregate, report, self._second)
         except ProtocolError as exc:
-            log.warning("dropped a statistics report of worker %s: %s", record.id, exc)
+            self._failures.event(f"dropped a statistics report of worker {record.id}: {exc}")
             return
         record.requests += requests
         record.second_requests += requests

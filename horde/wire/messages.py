@@ -129,9 +129,9 @@ class Hello(_Msg, frozen=True, tag="hello"):
     """
 
     worker_id: Id
-    host: str
+    host: Annotated[str, Meta(max_length=1024)]
     pid: Annotated[int, Meta(ge=0, le=2**32)]
-    horde_version: str
+    horde_version: Annotated[str, Meta(max_length=256)]
     protocol: Annotated[int, Meta(ge=0, le=2**16)]
     cores: Annotated[int, Meta(ge=1, le=2**20)] = 1
     files_sha: dict[str, Sha256] | None = None
@@ -364,11 +364,11 @@ class StatsReport(_Msg, frozen=True, tag="stats"):
 class WorkerError(_Msg, frozen=True, tag="error"):
     """Worker -> master: something to show the person (script error, missing files...)."""
 
-    message: str
+    message: Text
     fatal: bool = False
 
 
 class Goodbye(_Msg, frozen=True, tag="bye"):
     """Worker -> master: leaving on purpose (not lost)."""
 
-    reason: str = ""
+    reason: Text = ""

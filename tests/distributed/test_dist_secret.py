@@ -83,8 +83,9 @@ def test_a_master_on_all_interfaces_refuses_workers_without_the_secret(
         fleet: Fleet, plain_target: Target) -> None:
     port = free_port()
     script, marks = marked_script(fleet)
-    master = fleet.master(port, script, plain_target.url, "-u", "2", "-t", "2s", bind="0.0.0.0",
-                          *("--expect-workers", "1", "--expect-workers-max-wait", "10s"))
+    master = fleet.master(port, script, plain_target.url, "-u", "2", "-t", "2s",
+                          "--expect-workers", "1", "--expect-workers-max-wait", "10s",
+                          bind="0.0.0.0")
     wait_until(lambda: "listening" in master.stderr(), 30, "the master to listen")
     open_worker = fleet.worker(port, "--insecure", "--reconnect-timeout", "30s", name="open")
     keyless = fleet.worker(port, name="keyless", extra_env={"HORDE_SECRET": None,
