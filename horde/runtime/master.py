@@ -41,8 +41,8 @@ from horde._version import __version__
 from horde.errors import HordeError, ProtocolError
 from horde.events import Events
 from horde.net import MasterChannel
-from horde.plan.executor import Executor
 from horde.net.droplog import DropLog
+from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.dispatch import shares_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
