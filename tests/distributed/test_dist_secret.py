@@ -182,3 +182,21 @@ def test_garbage_on_a_secure_master_port_leaves_the_counts_exact(
     assert result["total"]["requests"] == plain_target.counts().total > 0
     assert [w["state"] for w in result["workers"]] == ["running"]
     assert "wrong secret" in master.stderr()
+
+
+@pytest.mark.parametrize(("args", "environ", "says"), [
+    (["--worker", "--insecure"], {"HORDE_SECRET": "s" * 20}, "contradict each other"),
+    (["--worker"], {"HORDE_SECRET": "short"}, "too short"),
+    (["--worker", "--secret-file", "loose.secret"], {"HORDE_SECRET": None}, "chmod 600"),
+    (["--worker"], {"HORDE_SECRET": None}, "has no secret"),
+])
+def test_secret_mistakes_are_one_line_and_exit_2(
+        fleet: Fleet, args: list[str], environ: dict[str, str | None], says: str) -> None:
+    loose = fleet.directory / "loose.secret"
+    loose.write_text("x" * 30 + "\n")
+    loose.chmod(0o644)
+    proc = fleet.start("worker", [*args, "--reconnect-timeout", "1s"], extra_env=environ)
+    assert proc.wait(30) == 2
+    lines = proc.stderr().strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], lines
+    assert "Traceback" not in proc.stderr()
