@@ -103,7 +103,7 @@ def net() -> Iterator[Net]:
 
 
 def _in(net: Net, fleet: Fleet, host: str) -> Fleet:
-    return Fleet(fleet.directory, fleet.procs, ["ip", "netns", "exec", net.ns(host)])
+    return Fleet(fleet.directory, fleet.procs, ["ip", "netns", "exec", net.ns(host)], fleet.secret)
 
 
 def test_a_cut_link_moves_users_and_the_worker_rejoins(net: Net, tmp_path: Path) -> None:
