@@ -21,6 +21,7 @@ from horde.cli.checks import abort_hook
 from horde.cli.config import Config
 from horde.cli.headless import (
     build_events,
+    after_run,
     check_watch,
     exit_code_for,
     fire_init,
@@ -125,7 +126,7 @@ async def run_with_web(controller: StoppableController, config: Config,
     ConsoleReporter(console).summary(snapshot, info)
     if not write_result_files(config, snapshot, info):
         return 2
-    return exit_code_for(snapshot, config, info)
+    return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
 
 
 async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
