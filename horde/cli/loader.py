@@ -153,6 +153,7 @@ def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
     if used:
         session.environment.user_classes = list(loaded.user_classes)
         session.environment.available_user_classes = dict(classes)
+        session.parse_options()
     return loaded
 
 

@@ -45,6 +45,15 @@ class LocustSession:
         return any(getattr(m, "_horde_used", False) for name, m in self.modules.items()
                    if name.split(".")[0] == "locust")
 
+    def parse_options(self, argv: list[str] | None = None,
+                      base: dict[str, object] | None = None) -> None:
+        """Fire `init_command_line_parser` and set `environment.parsed_options`."""
+        from horde.compat.options import LocustArgumentParser, parse_script_options
+
+        parser = LocustArgumentParser()
+        self.events.init_command_line_parser.fire(parser=parser)
+        self.environment.parsed_options = parse_script_options(parser, argv or [], base=base)
+
     def restore(self) -> None:
         """Put back what `sys.modules` held for these names before `install()`."""
         for name, module in self._previous.items():

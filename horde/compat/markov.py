@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from horde.errors import ScriptError
-from horde.user import TaskSet
+from horde.compat.users import TaskSet
 
 __all__ = ["MarkovTaskSet", "transition", "transitions"]
 

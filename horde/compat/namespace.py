@@ -25,9 +25,8 @@ from horde.compat.single import run_single_user
 from horde.compat.webui import WebUI
 from horde.events import EventHook, Events
 from horde.http import ResponseContextManager
+from horde.compat.users import SequentialTaskSet, TaskSet
 from horde.user import (
-    SequentialTaskSet,
-    TaskSet,
     between,
     constant,
     constant_pacing,

@@ -22,13 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from horde.compat.gevent_shim import sleep as _sleep
 from horde.http import HttpSession as _HordeSession
 from horde.user import FastHttpUser as _HordeFastHttpUser
 from horde.user import HttpUser as _HordeHttpUser
+from horde.user import SequentialTaskSet as _HordeSequentialTaskSet
+from horde.user import TaskSet as _HordeTaskSet
 from horde.user import User as _HordeUser
 
 __all__ = ["User", "HttpUser", "FastHttpUser", "HttpSession", "RestResponseContextManager",
-           "UserEnvironmentView"]
+           "UserEnvironmentView", "TaskSet", "SequentialTaskSet"]
 
 
 class UserEnvironmentView:
@@ -64,7 +67,22 @@ def _view(user: Any) -> None:
         client.user = user
 
 
-class User(_HordeUser):
+class _Waits:
+    """Locust's `wait()`: sleep this user's (or TaskSet's) wait time, in the task."""
+
+    def wait(self) -> None:
+        _sleep(self.wait_time())  # type: ignore[attr-defined]
+
+
+class TaskSet(_Waits, _HordeTaskSet):
+    pass
+
+
+class SequentialTaskSet(_Waits, _HordeSequentialTaskSet):
+    pass
+
+
+class User(_Waits, _HordeUser):
     abstract = True
 
     def __init__(self, environment: Any) -> None:
@@ -72,7 +90,7 @@ class User(_HordeUser):
         _view(self)
 
 
-class HttpUser(_HordeHttpUser):
+class HttpUser(_Waits, _HordeHttpUser):
     abstract = True
 
     def __init__(self, environment: Any) -> None:
@@ -106,7 +124,7 @@ def _assertion_text(exc: AssertionError, text: str) -> str:
     return message
 
 
-class FastHttpUser(_HordeFastHttpUser):
+class FastHttpUser(_Waits, _HordeFastHttpUser):
     abstract = True
 
     def __init__(self, environment: Any) -> None:
