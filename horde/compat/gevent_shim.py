@@ -103,7 +103,7 @@ class Greenlet:
 
     def start(self) -> None:
         if self._task is None and self._handle is None:
-            self._task = _loop().create_task(self._main())
+            self._begin()
 
     def start_later(self, seconds: float) -> None:
         if self._task is None and self._handle is None:
@@ -112,6 +112,8 @@ class Greenlet:
     def _begin(self) -> None:
         self._handle = None
         self._task = _loop().create_task(self._main())
+        # A task cancelled before its first step never runs _main's `finally`.
+        self._task.add_done_callback(lambda _t: self._done.set())
 
     async def _main(self) -> None:
         runner = SyncRunner()
