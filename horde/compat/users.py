@@ -60,6 +60,8 @@ class UserEnvironmentView:
 
 
 def _view(user: Any) -> None:
+    # As in Locust, `self.host` is the host this user targets (-H wins over the class's).
+    user.host = user.environment.host or type(user).host
     user.environment = UserEnvironmentView(user.environment, user)
     client = getattr(user, "client", None)
     if client is not None:
