@@ -20,8 +20,8 @@ import asyncio
 from horde.cli.checks import abort_hook
 from horde.cli.config import Config
 from horde.cli.headless import (
-    build_events,
     after_run,
+    build_events,
     check_watch,
     exit_code_for,
     fire_init,

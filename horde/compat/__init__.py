@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -36,7 +37,7 @@ class LocustSession:
 
     environment: Environment
     events: LocustEvents
-    modules: dict[str, ModuleType]
+    modules: Mapping[str, ModuleType]
     _previous: dict[str, ModuleType | None] = field(default_factory=dict)
 
     @property

@@ -122,6 +122,13 @@ class RequestHook(EventHook):
 class LocustEvents(Events):
     """The run's hooks, Locust's full set, bound to one Locust-shaped Environment."""
 
+    init_command_line_parser: EventHook
+    spawning_complete: EventHook
+    quitting: EventHook
+    user_error: EventHook
+    report_to_master: EventHook
+    worker_report: EventHook
+
     def __init__(self, env: Environment) -> None:
         super().__init__()
         self.environment = env

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from horde.errors import ScriptError
 from horde.compat.users import TaskSet
+from horde.errors import ScriptError
 
 __all__ = ["MarkovTaskSet", "transition", "transitions"]
 

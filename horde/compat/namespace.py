@@ -22,10 +22,10 @@ from horde.compat import gevent_shim, runners, stats, users
 from horde.compat.events import LocustEvents
 from horde.compat.markov import MarkovTaskSet, transition, transitions
 from horde.compat.single import run_single_user
+from horde.compat.users import SequentialTaskSet, TaskSet
 from horde.compat.webui import WebUI
 from horde.events import EventHook, Events
 from horde.http import ResponseContextManager
-from horde.compat.users import SequentialTaskSet, TaskSet
 from horde.user import (
     between,
     constant,
@@ -61,7 +61,7 @@ def _shape_getattr(name: str) -> Any:
     raise AttributeError(name)
 
 
-def _module(name: str, package: bool = False, **attrs: Any) -> NamespaceModule:
+def _module(name: str, package: Any = False, **attrs: Any) -> NamespaceModule:
     module = NamespaceModule(name, f"horde's compatible {name} (horde {__version__})")
     if package:
         module.__path__ = []  # a package: unknown submodules fail as "No module named ..."
