@@ -15,7 +15,7 @@ from importlib import import_module
 from types import ModuleType
 from typing import Any
 
-from horde import errors
+import horde.errors as errors
 from horde._version import __version__
 from horde.compat import env as env_mod
 from horde.compat import gevent_shim, runners, stats, users
