@@ -39,9 +39,21 @@ def run_single_user(user_class: type, include_length: bool = False,
     env.events.init.fire(environment=env, runner=runner, web_ui=None)
     runner.start(1, 1)
     try:
-        runner.wait()
+        env.run_until(_user_gone(runner))
     except KeyboardInterrupt:
+        pass
+    finally:
         runner.quit()
         runner.wait()
-    finally:
         env.close()
+
+
+async def _user_gone(runner: Any) -> None:
+    """Until the one user has started and stopped again (StopUser, or its tasks ended)."""
+    import asyncio
+
+    # The runner has states, not a "user ended" signal: look a few times a second.
+    while runner.user_count == 0 and runner.state in ("ready", "spawning"):
+        await asyncio.sleep(0.05)
+    while runner.user_count > 0:
+        await asyncio.sleep(0.05)
