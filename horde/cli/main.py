@@ -26,11 +26,19 @@ from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, User, has_tasks
 
-__all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags"]
+__all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags",
+           "prepare_locust"]
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, logfile: str | None = None) -> None:
     logging.basicConfig(level=level, format="horde: %(levelname)s: %(message)s", force=True)
+    if logfile is not None:
+        try:
+            handler = logging.FileHandler(logfile, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--logfile {logfile}: {exc}") from None
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
 
 
 def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
@@ -101,7 +109,29 @@ def prepare_scripts(config: Config) -> tuple[Config, LoadedScripts]:
         plural = "s" if len(moved) > 1 else ""
         print(f"horde: note: {', '.join(moved)} read as user class name{plural}, not as tag "
               "(a class of the script, and no task's tag)", file=sys.stderr)
-    return config, check_runnable(config, choose_classes(loaded, config.user_classes))
+    chosen = prepare_locust(config, choose_classes(loaded, config.user_classes))
+    return config, check_runnable(config, chosen)
+
+
+def prepare_locust(config: Config, scripts: LoadedScripts) -> LoadedScripts:
+    """Hand a Locust script horde's options as `parsed_options`, and `-i` (horde.compat)."""
+    session = scripts.locust
+    if config.iterations is not None and (session is None or scripts.events is None):
+        raise UsageError("-i/--iterations counts the tasks of Locust-style scripts (that "
+                         "import locust); for a horde script use -t or raise StopUser")
+    if session is not None and scripts.events is not None:
+        logging.getLogger(__name__).debug("the script imports locust: horde's locust namespace "
+                                          "serves it (horde.compat)")
+        base = {"host": config.host, "num_users": config.users, "users": config.users,
+                "spawn_rate": config.spawn_rate, "run_time": config.run_time,
+                "headless": config.headless, "tags": config.tags,
+                "exclude_tags": config.exclude_tags, "iterations": config.iterations,
+                "reset_stats": config.reset_stats, "master": config.master,
+                "worker": config.worker, "expect_workers": config.expect_workers,
+                "locustfile": config.hordefile}
+        session.parse_options(base=base)
+        session.environment.iterations = config.iterations
+    return scripts
 
 
 def run(argv: Sequence[str]) -> int:
@@ -116,12 +146,20 @@ def run(argv: Sequence[str]) -> int:
 
             return run_demo(list(argv[1:]))
         config = load_config(argv)
-        _setup_logging(config.loglevel)
+        _setup_logging(config.loglevel, config.logfile)
         check_output_paths(config)  # before a script loads or a request leaves
         if config.master or config.worker or config.processes is not None:
             from horde.cli.distributed import run_distributed
 
             return run_distributed(config)
+        if config.list_classes or config.show_task_ratio or config.show_task_ratio_json:
+            from horde.cli.inspect import list_classes, show_task_ratio
+
+            path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+            loaded = choose_classes(load_scripts(path), config.user_classes)
+            print(list_classes(loaded) if config.list_classes else
+                  show_task_ratio(loaded, config, config.show_task_ratio_json))
+            return 0
         config, scripts = prepare_scripts(config)
         raise_open_files_limit()
         if config.headless:

@@ -26,6 +26,7 @@ from horde.cli.headless import (
     exit_code_for,
     fire_init,
     make_console,
+    reset_when_spawned,
     run_options,
     write_result_files,
 )
@@ -112,6 +113,8 @@ async def run_with_web(controller: StoppableController, config: Config,
         async with metrics_served(controller, config, console, watch):
             with TwoStageSignals(console, lambda: _quit_message(controller),
                                  quit_requested.set, controller.force_stop):
+                if config.autostart:
+                    await autostart(controller, config, quit_requested)
                 await quit_requested.wait()
                 controller.request_stop()
                 await controller.wait_stopped()
@@ -127,6 +130,24 @@ async def run_with_web(controller: StoppableController, config: Config,
     if not write_result_files(config, snapshot, info):
         return 2
     return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
+
+
+async def autostart(controller: StoppableController, config: Config,
+                    quit_requested: asyncio.Event) -> None:
+    """--autostart: start at once with -u/-r/-t; --autoquit T: quit T after the test ends."""
+    await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
+    if config.reset_stats:
+        reset_when_spawned(controller)
+    if config.autoquit is None:
+        return
+    delay = config.autoquit
+
+    async def quit_later() -> None:
+        await controller.wait_stopped()
+        await asyncio.sleep(delay)
+        quit_requested.set()
+
+    asyncio.get_running_loop().create_task(quit_later())
 
 
 async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import Any
 
 from horde.compat.env import Environment
 from horde.compat.events import LocustEvents
@@ -39,6 +40,7 @@ class LocustSession:
     events: LocustEvents
     modules: Mapping[str, ModuleType]
     _previous: dict[str, ModuleType | None] = field(default_factory=dict)
+    _parser: Any = None
 
     @property
     def used(self) -> bool:
@@ -47,12 +49,14 @@ class LocustSession:
                    if name.split(".")[0] == "locust")
 
     def parse_options(self, argv: list[str] | None = None,
-                      base: dict[str, object] | None = None) -> None:
+                      base: Mapping[str, object] | None = None) -> None:
         """Fire `init_command_line_parser` and set `environment.parsed_options`."""
         from horde.compat.options import LocustArgumentParser, parse_script_options
 
-        parser = LocustArgumentParser()
-        self.events.init_command_line_parser.fire(parser=parser)
+        parser = self._parser
+        if parser is None:  # the listeners run once; later calls only add horde's values
+            parser = self._parser = LocustArgumentParser()
+            self.events.init_command_line_parser.fire(parser=parser)
         self.environment.parsed_options = parse_script_options(parser, argv or [], base=base)
 
     def restore(self) -> None:

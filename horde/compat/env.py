@@ -85,6 +85,8 @@ class Environment:
         self.available_user_classes = available_user_classes or {
             c.__name__: c for c in self.user_classes}
         self.process_exit_code: int | None = None
+        self.iterations: int | None = None
+        """-i/--iterations: tasks left to run over all users (None: no limit)."""
         self.runner: Runner | None = None
         self.web_ui: WebUI | None = None
         self.stats = RequestStats(self._snapshot, self._reset)
@@ -137,6 +139,17 @@ class Environment:
                       name)
             return
         record(method, name, max(0, latency_us), max(0, size), error, 0)
+
+    def spend_iteration(self) -> bool:
+        """Count one finished task against -i; True when the budget is spent (stop)."""
+        if self.iterations is None:
+            return False
+        self.iterations -= 1
+        if self.iterations > 0:
+            return False
+        if self.controller is not None:
+            self.controller.request_stop()
+        return True
 
     def watch_spawning(self) -> None:
         """Fire `spawning_complete` once the test that just started has all its users."""

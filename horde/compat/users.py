@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from horde.compat.gevent_shim import sleep as _sleep
+from horde.errors import StopUser
 from horde.http import HttpSession as _HordeSession
 from horde.user import FastHttpUser as _HordeFastHttpUser
 from horde.user import HttpUser as _HordeHttpUser
@@ -45,12 +46,20 @@ class UserEnvironmentView:
         self._locust = getattr(getattr(slot, "events", None), "environment", None)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "wait" and getattr(self._locust, "iterations", None) is not None:
+            return self._counted_wait
         try:
             return getattr(self._slot, name)
         except AttributeError:
             if self._locust is None:
                 raise
             return getattr(self._locust, name)
+
+    def _counted_wait(self, seconds: float) -> Any:
+        # The task loops wait once after every task: that is one iteration (-i).
+        if self._locust is not None and self._locust.spend_iteration():
+            raise StopUser()
+        return self._slot.wait(seconds)
 
     def record_exception(self, where: str, exc: BaseException) -> None:
         self._slot.record_exception(where, exc)
