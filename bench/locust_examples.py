@@ -3,9 +3,10 @@
     .venv/bin/python bench/locust_examples.py [--version 2.47.*] [--seconds 4]
 
 The examples are fetched at run time from Locust's sdist on PyPI with pip
-(into a temporary directory; nothing is committed). The 2.47 sdist ships no
-examples/ directory, so when the asked-for release has none, the newest
-release tried below that does is used instead, and the table says which.
+(into a temporary directory; nothing is committed). Sdists from 2.30 on
+(2.47 included) ship no examples/ directory, so when the asked-for release
+has none, the newest release that has (2.29.x) is used, and the table says
+which.
 
 Each example runs headless for a few seconds against a counting target on
 loopback (horde.demo.app --app plain: every path answers, unknown ones 404,
@@ -25,13 +26,15 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 BAD = ("AttributeError", "ImportError", "NameError", "TypeError", "ModuleNotFoundError")
 HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
-FALLBACK_VERSIONS = ("2.24.1", "2.20.1")
+# The newest sdists with an examples/ directory (2.30 and later ship none).
+FALLBACK_VERSIONS = ("2.29.*", "2.24.1")
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 # Examples that cannot run here, and why (checked by name, relative to examples/).
@@ -47,16 +50,15 @@ SKIP = {
     "extend_web_ui/extend.py": "Flask blueprints and templates (needs flask)",
     "extend_modern_web_ui.py": "Flask blueprints and templates (needs flask)",
     "extend_modern_web_ui_cache_stats.py": "Flask blueprints and templates (needs flask)",
-    "test_data_management.py": "needs the requests package and a real service",
+    "extend_web_ui.py": "Flask blueprints and templates (needs flask)",
+    "web_ui_cache_stats.py": "Flask blueprints and templates (needs flask)",
+    "test_data_management.py": "fetches its data with `requests` from postman-echo.com",
     "use_as_lib.py": "library use, runs with python, not -f (see tests/compat)",
-    "debugging.py": "run_single_user under python, not -f (see tests/compat)",
-    "debugging_advanced.py": "run_single_user under python, not -f (see tests/compat)",
     "terraform/aws/plan/basic.py": "a copy of basic.py for a cloud deployment",
     "browse_docs_test.py": "needs pyquery (not a horde dependency)",
     "browse_docs_sequence_test.py": "needs pyquery (not a horde dependency)",
     "web_ui_auth.py": "Flask and flask_login (needs flask)",
     "rest.py": "requests absolute URLs of external hosts (example.com, postman-echo.com)",
-    "custom_xmlrpc_client/xmlrpc_locustfile.py": "needs its XML-RPC server (not HTTP)",
     "custom_messages.py": "master/worker messages: needs a distributed run",
     "database/postgres_test.py": "needs a PostgreSQL server",
     "mongodb/locustfile.py": "needs a MongoDB server",
@@ -107,11 +109,13 @@ def target_answered(url: str) -> int:
         return int(json.load(resp)["answered"])
 
 
-def run_one(script: Path, url: str, seconds: int, workdir: Path) -> dict[str, object]:
+def run_one(script: Path, url: str, seconds: int, workdir: Path,
+            host: str | None = None) -> dict[str, object]:
+    """`host`: where the example's users go, when not the counting target."""
     before = target_answered(url)
     result = workdir / "result.json"
     result.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "horde", "-f", script.name, "-H", url, "--headless",
+    argv = [sys.executable, "-m", "horde", "-f", script.name, "-H", host or url, "--headless",
             "-u", "5", "-r", "5", "-t", f"{seconds}s", "--only-summary", "--json", str(result)]
     # multiple_hosts.py reads its second host from API_HOST.
     env = dict(os.environ, PYTHONPATH=str(REPO), API_HOST=url)
@@ -146,6 +150,27 @@ def run_one(script: Path, url: str, seconds: int, workdir: Path) -> dict[str, ob
             "reason": reason, "seconds": round(elapsed, 1)}
 
 
+def run_xmlrpc(script: Path, url: str, seconds: int, workdir: Path) -> dict[str, object]:
+    """The XML-RPC example against its own server (server.py, on localhost:8877)."""
+    server = subprocess.Popen([sys.executable, "server.py"], cwd=script.parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                _OPENER.open("http://127.0.0.1:8877/", timeout=1).close()
+            except urllib.error.HTTPError:
+                break  # it answers (XML-RPC refuses GET): it is up
+            except OSError:
+                time.sleep(0.1)
+        row = run_one(script, url, seconds, workdir, host="http://127.0.0.1:8877/")
+        row["reason"] = (str(row["reason"]) + " (against its own XML-RPC server)").strip()
+        return row
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="2.47.*")
@@ -175,6 +200,9 @@ def main() -> int:
                 rel = script.relative_to(examples).as_posix()
                 if rel in SKIP:
                     rows.append((rel, SKIP[rel]))
+                    continue
+                if rel == "custom_xmlrpc_client/xmlrpc_locustfile.py":
+                    rows.append((rel, run_xmlrpc(script, url, args.seconds, Path(tmp))))
                     continue
                 rows.append((rel, run_one(script, url, args.seconds, Path(tmp))))
         finally:
