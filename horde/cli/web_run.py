@@ -33,15 +33,17 @@ from horde.cli.headless import (
 from horde.cli.loader import LoadedScripts
 from horde.cli.metrics import metrics_served
 from horde.cli.process import TwoStageSignals
+from horde.compat import LocustEvents
 from horde.report.console import ConsoleReporter
 from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller, StoppableController
 from horde.runtime.local import LocalRunner
 from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
-from horde.web.server import WebDefaults, start_web
+from horde.web.server import ScriptRoute, WebDefaults, start_web
 
-__all__ = ["LastTest", "run_with_web", "run_local_with_web"]
+__all__ = ["LastTest", "run_with_web", "run_local_with_web", "script_routes", "prepare_web_ui",
+           "autostart"]
 
 
 def _auth(config: Config) -> tuple[str, str] | None:
@@ -105,7 +107,8 @@ async def run_with_web(controller: StoppableController, config: Config,
     last = LastTest(controller)
     server = await start_web(controller, config.web_host, config.web_port, _auth(config),
                              defaults, checks=watch, allowed_hosts=config.web_allowed_host,
-                             on_reset=last.before_reset)
+                             on_reset=last.before_reset,
+                             script_routes=script_routes(controller))
     console.print(f"horde: web UI at {server.url} (Ctrl-C to quit)", markup=False,
                   highlight=False)
     quit_requested = asyncio.Event()
@@ -150,6 +153,20 @@ async def autostart(controller: StoppableController, config: Config,
     asyncio.get_running_loop().create_task(quit_later())
 
 
+def script_routes(controller: object) -> list[ScriptRoute]:
+    """Routes a Locust script added with `@environment.web_ui.app.route` (horde.compat)."""
+    events = getattr(controller, "events", None)
+    if isinstance(events, LocustEvents) and events.environment.web_ui is not None:
+        return events.environment.web_ui.routes
+    return []
+
+
+def prepare_web_ui(events: object) -> None:
+    """Give a Locust script its `environment.web_ui` before `init` fires, as Locust does."""
+    if isinstance(events, LocustEvents):
+        events.environment.create_web_ui()
+
+
 async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
     """A local run whose tests are started from the web UI."""
     events = build_events(scripts)
@@ -157,5 +174,6 @@ async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
     runner: LocalRunner | None = None
     on_second = abort_hook(watch, lambda: runner, make_console())
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    prepare_web_ui(events)
     fire_init(events, runner)
     return await run_with_web(runner, config, watch)
