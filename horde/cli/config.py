@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from horde.cli.options import OPTIONS, Option, build_parser, convert_value
+from horde.cli.options import LOCUST_ONLY, OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
 from horde.stats.checks import Check
 
@@ -72,6 +72,8 @@ class Config:
     csv_full_history: bool = False
     iterations: int | None = None
     user_classes: tuple[str, ...] = field(default_factory=tuple)
+    script_args: tuple[str, ...] = field(default_factory=tuple)
+    """A Locust script's own flags (`init_command_line_parser`), for horde.compat."""
 
 
 _BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
@@ -215,13 +217,23 @@ def load_config(
     argv: Sequence[str],
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    *,
+    script_flags: bool = False,
 ) -> Config:
     """Parse `argv` (without the program name) and merge every source into a Config.
 
     argparse itself exits with status 2 on an unknown flag; every other problem
     raises UsageError.
     """
-    namespace = build_parser().parse_args(list(argv))
+    parser = build_parser()
+    if script_flags:
+        # Flags horde does not know may be the script's own (a Locust script's
+        # init_command_line_parser): kept in script_args, judged once it is loaded.
+        namespace, unknown = parser.parse_known_args(list(argv))
+        if any(flag.split("=")[0] in LOCUST_ONLY for flag in unknown):
+            parser.error("unrecognized arguments: " + " ".join(unknown))
+    else:
+        namespace, unknown = parser.parse_args(list(argv)), []
     given = getattr(namespace, "config", None)
     if given is not None:
         file_data, file_name = read_named_config(Path(given)), given
@@ -231,7 +243,7 @@ def load_config(
     merged.update(_from_file(file_data, file_name or "config"))
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_from_args(namespace))
-    config = Config(**merged)
+    config = Config(**merged, script_args=tuple(unknown))
     if config.master and config.worker:
         raise UsageError("--master and --worker exclude each other")
     if config.check_abort and not config.checks:

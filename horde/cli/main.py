@@ -27,7 +27,7 @@ from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, User, has_tasks
 
 __all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags",
-           "prepare_locust"]
+           "prepare_locust", "split_script_flags"]
 
 
 def _setup_logging(level: str, logfile: str | None = None) -> None:
@@ -100,10 +100,13 @@ def class_names_out_of_tags(config: Config,
     return replace(config, tags=tags, exclude_tags=exclude, user_classes=classes_wanted), moved
 
 
-def prepare_scripts(config: Config) -> tuple[Config, LoadedScripts]:
-    """Load the -f script, read class names out of -T/-E, choose and check the classes."""
-    path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-    loaded = load_scripts(path)
+def prepare_scripts(config: Config,
+                    loaded: LoadedScripts | None = None) -> tuple[Config, LoadedScripts]:
+    """Load the -f script (unless given), read class names out of -T/-E, choose and
+    check the classes."""
+    if loaded is None:
+        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+        loaded = load_scripts(path)
     config, moved = class_names_out_of_tags(config, loaded.user_classes)
     if moved:
         plural = "s" if len(moved) > 1 else ""
@@ -129,9 +132,50 @@ def prepare_locust(config: Config, scripts: LoadedScripts) -> LoadedScripts:
                 "reset_stats": config.reset_stats, "master": config.master,
                 "worker": config.worker, "expect_workers": config.expect_workers,
                 "locustfile": config.hordefile}
-        session.parse_options(base=base)
+        session.parse_options(list(config.script_args), base=base)
         session.environment.iterations = config.iterations
     return scripts
+
+
+def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, LoadedScripts]:
+    """Tell a Locust script's own flags from horde's, once the script has declared them.
+
+    `config` came from a tolerant parse that found flags horde does not know. The
+    script is loaded (its `init_command_line_parser` listeners add its options);
+    argv's tokens for those options, with their values, become `script_args`,
+    and the rest is parsed again, strictly: a flag nobody knows is still an error.
+    """
+    try:
+        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+        loaded = load_scripts(path)
+    except ScriptError:
+        load_config(argv)  # the unknown flag is the first thing to say (exits 2)
+        raise
+    session = loaded.locust
+    parser = getattr(session, "_parser", None) if loaded.events is not None else None
+    known = getattr(parser, "_option_string_actions", {})
+    mine: list[str] = []
+    rest: list[str] = []
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        action = known.get(token.split("=")[0]) if token.startswith("-") else None
+        if action is None:
+            rest.append(token)
+            i += 1
+            continue
+        take = 0 if "=" in token or action.nargs == 0 else \
+            (action.nargs if isinstance(action.nargs, int) else 1)
+        if action.nargs in ("?", "*", "+") and "=" not in token:
+            take = 0
+            while i + 1 + take < len(tokens) and not tokens[i + 1 + take].startswith("-") \
+                    and (action.nargs != "?" or take == 0):
+                take += 1
+        mine.extend(tokens[i:i + 1 + take])
+        i += 1 + take
+    strict = load_config(rest)
+    return replace(strict, script_args=tuple(mine)), loaded
 
 
 def run(argv: Sequence[str]) -> int:
@@ -145,7 +189,10 @@ def run(argv: Sequence[str]) -> int:
             from horde.cli.demo import run_demo
 
             return run_demo(list(argv[1:]))
-        config = load_config(argv)
+        config = load_config(argv, script_flags=True)
+        preloaded = None
+        if config.script_args:
+            config, preloaded = split_script_flags(argv, config)
         _setup_logging(config.loglevel, config.logfile)
         check_output_paths(config)  # before a script loads or a request leaves
         if config.master or config.worker or config.processes is not None:
@@ -160,7 +207,7 @@ def run(argv: Sequence[str]) -> int:
             print(list_classes(loaded) if config.list_classes else
                   show_task_ratio(loaded, config, config.show_task_ratio_json))
             return 0
-        config, scripts = prepare_scripts(config)
+        config, scripts = prepare_scripts(config, preloaded)
         raise_open_files_limit()
         if config.headless:
             from horde.cli.headless import run_headless

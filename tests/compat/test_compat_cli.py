@@ -206,3 +206,31 @@ def test_locustfile_found_without_f(tmp_path: Path, plain_target: Target) -> Non
                      "--only-summary"], tmp_path, json_path=tmp_path / "o.json")
     assert run.returncode == 0, run.stderr
     assert run.endpoint("GET", "/fast")["requests"] == plain_target.counts().route("GET", "/fast")
+
+
+def test_script_flags_on_the_command_line(tmp_path: Path, plain_target: Target) -> None:
+    source = """
+        from locust import HttpUser, task, events, constant
+
+        @events.init_command_line_parser.add_listener
+        def add(parser):
+            parser.add_argument("--my-path", default="/fast")
+            parser.add_argument("--twice", action="store_true")
+
+        class U(HttpUser):
+            wait_time = constant(0.1)
+            @task
+            def t(self):
+                opts = self.environment.parsed_options
+                self.client.get(opts.my_path)
+                if opts.twice:
+                    self.client.get("/status/204")
+    """
+    run = _run(tmp_path, plain_target, source, "--my-path", "/status/203", "--twice", "U")
+    assert run.returncode == 0, run.stderr
+    served = plain_target.counts().route_status("GET", "/status/{code}", 203)
+    assert served == run.endpoint("GET", "/status/203")["requests"] > 0
+    assert plain_target.counts().route_status("GET", "/status/{code}", 204) > 0  # --twice
+    wrong = _run(tmp_path, plain_target, source, "--no-such-flag")
+    assert wrong.returncode == 2
+    assert "unknown option --no-such-flag" in wrong.stderr
