@@ -101,6 +101,11 @@ class Environment:
         """Describe `controller`'s run (the runtime's LocalRunner, MasterRunner, ...)."""
         if controller is self.controller or isinstance(controller, Environment):
             return
+        if isinstance(self.runner, WorkerRunner) and _runner_class(controller) is LocalRunner:
+            # A worker's own test runner (its test_start): the script still runs on a
+            # worker, so `isinstance(environment.runner, WorkerRunner)` must stay true.
+            self.runner.current_test = controller
+            return
         self.controller = controller
         self.runner = _runner_class(controller)(self, controller)
 
@@ -117,9 +122,10 @@ class Environment:
         self._host = value
 
     def _snapshot(self) -> StatsSnapshot | None:
-        if self.controller is None:
-            return None
-        snap: StatsSnapshot = self.controller.snapshot()
+        snapshot = getattr(self.controller, "snapshot", None)
+        if snapshot is None:
+            return None  # a worker keeps no statistics: it sends them to its master
+        snap: StatsSnapshot = snapshot()
         return snap
 
     def _reset(self) -> None:
@@ -131,8 +137,8 @@ class Environment:
         """Count a request a script reported itself (`events.request.fire`)."""
         stats = getattr(self.controller, "stats", None)
         record = getattr(stats, "record", None)
-        if record is None:
-            runner = getattr(self.controller, "_runner", None)  # a worker's current test
+        if record is None:  # a worker: its current test's runner counts
+            runner = getattr(self.runner, "current_test", None)
             record = getattr(getattr(runner, "stats", None), "record", None)
         if record is None:
             log.debug("request event fired with no test running: %s %s not counted", method,

@@ -85,7 +85,11 @@ class Runner:
 
     @property
     def user_count(self) -> int:
-        return sum(self.controller.counts().values())
+        counts = getattr(self.controller, "counts", None)
+        if counts is None:  # a worker: its current test's users
+            test = getattr(self, "current_test", None)
+            return sum(test.counts().values()) if test is not None else 0
+        return sum(counts().values())
 
     @property
     def user_classes_count(self) -> dict[str, int]:
@@ -189,6 +193,9 @@ class MasterRunner(DistributedRunner):
 
 
 class WorkerRunner(DistributedRunner):
+    current_test: Any = None
+    """The runner of the test this worker runs now (horde's LocalRunner), if any."""
+
     @property
     def worker_count(self) -> int:
         return 0

@@ -90,3 +90,28 @@ def test_markov_chain_checks_its_transitions() -> None:
 
     assert Good._horde_first == "a"
     assert Good._horde_chain == {"a": (["b"], [1]), "b": (["a"], [2])}
+
+
+def test_a_worker_stays_a_worker_when_its_test_starts() -> None:
+    from horde.compat.env import Environment
+    from horde.compat.runners import LocalRunner, WorkerRunner
+
+    class WorkerRuntime:  # the names horde's runtime classes have
+        state = "ready"
+
+    class Counts:
+        def counts(self) -> dict[str, int]:
+            return {"U": 3}
+
+    class LocalRunnerEngine(Counts):
+        pass
+
+    LocalRunnerEngine.__name__ = "LocalRunner"
+    env = Environment()
+    env.bind(WorkerRuntime())
+    test = LocalRunnerEngine()
+    env.bind(test)  # the worker's test_start fires with its inner runner
+    assert isinstance(env.runner, WorkerRunner) and not isinstance(env.runner, LocalRunner)
+    assert env.runner.current_test is test
+    assert env.runner.user_count == 3
+    assert env.stats.total.num_requests == 0  # a worker keeps no statistics
