@@ -57,6 +57,14 @@ class EventHook:
         for fn in tuple(self._listeners):
             fn(**kwargs)
 
+    def notify(self, **kwargs: Any) -> None:
+        """The runtime telling listeners about something already done (a request
+        already recorded). The same as `fire` here; a hook whose `fire` from
+        script code also does the thing (horde.compat's request hook records
+        the request) tells the two apart by this."""
+        for fn in tuple(self._listeners):
+            fn(**kwargs)
+
 
 class Events:
     """The hooks of one run."""

@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "http": 1, "net": 1,
     "user": 2, "report": 2,
     "runtime": 3,
-    "web": 4,
+    "web": 4, "compat": 4,
     "cli": 5, "demo": 5,
     "__main__": 6,
 }

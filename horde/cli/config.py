@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from horde.cli.options import OPTIONS, Option, build_parser, convert_value
+from horde.cli.options import LOCUST_ONLY, OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
 from horde.stats.checks import Check
 
@@ -63,7 +63,19 @@ class Config:
     secret_file: str | None = None
     insecure: bool = False
     reconnect_timeout: float = 60.0
+    config: str | None = None
+    logfile: str | None = None
+    list_classes: bool = False
+    show_task_ratio: bool = False
+    show_task_ratio_json: bool = False
+    autostart: bool = False
+    autoquit: float | None = None
+    reset_stats: bool = False
+    csv_full_history: bool = False
+    iterations: int | None = None
     user_classes: tuple[str, ...] = field(default_factory=tuple)
+    script_args: tuple[str, ...] = field(default_factory=tuple)
+    """A Locust script's own flags (`init_command_line_parser`), for horde.compat."""
 
 
 _BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
@@ -77,7 +89,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def read_config_file(directory: Path) -> tuple[dict[str, Any], str | None]:
-    """The raw settings from horde.toml or pyproject.toml's [tool.horde], and which file.
+    """The raw settings from horde.toml or pyproject.toml's [tool.horde], and which file;
+    without either, Locust's locust.conf or [tool.locust] (see docs/migrating-from-locust.md).
 
     horde.toml wins when both hold settings; the other is ignored as a whole
     (never merged key by key), and horde warns on stderr, since a setting that
@@ -102,12 +115,68 @@ def read_config_file(directory: Path) -> tuple[dict[str, Any], str | None]:
                 raise UsageError(f"{path}: [tool.horde] must be a table")
         found.append((data, str(path)))
     if not found:
-        return {}, None
+        return _read_locust_files(directory)
     if len(found) > 1:
         print(f"horde: warning: both {found[0][1]} and [tool.horde] in {found[1][1]} hold "
               f"settings; {Path(found[0][1]).name} wins and [tool.horde] is ignored",
               file=sys.stderr)
     return found[0]
+
+
+def _read_locust_files(directory: Path) -> tuple[dict[str, Any], str | None]:
+    conf = directory / "locust.conf"
+    if conf.is_file():
+        return read_locust_conf(conf), str(conf)
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data: Any = _read_toml(pyproject).get("tool", {}).get("locust")
+        except UsageError:
+            return {}, None
+        if isinstance(data, dict):
+            return {_locust_key(str(k)): v for k, v in data.items()}, \
+                f"{pyproject} [tool.locust]"
+    return {}, None
+
+
+# Locust's setting names that horde spells differently.
+_LOCUST_KEYS = {"locustfile": "hordefile", "list": "list_classes"}
+
+
+def _locust_key(key: str) -> str:
+    key = key.replace("-", "_")
+    return _LOCUST_KEYS.get(key, key)
+
+
+def read_locust_conf(path: Path) -> dict[str, Any]:
+    """Locust's locust.conf: `key = value` lines (`#` comments, `[section]` lines ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot be read: {exc}") from None
+    data: dict[str, Any] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";", "[")):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise UsageError(f"{path}:{number}: expected key = value, got {line!r}")
+        key = key.strip().replace("-", "_")
+        data[_LOCUST_KEYS.get(key, key)] = value.strip().strip('"')
+    return data
+
+
+def read_named_config(path: Path) -> dict[str, Any]:
+    """--config FILE: TOML (top-level keys, or [tool.horde]/[tool.locust]) or locust.conf."""
+    if not path.is_file():
+        raise UsageError(f"--config {path}: no such file")
+    if path.suffix == ".toml":
+        data = _read_toml(path)
+        tool = data.get("tool", {})
+        table = tool.get("horde", tool.get("locust", data)) if isinstance(tool, dict) else data
+        return {_LOCUST_KEYS.get(k.replace("-", "_"), k): v for k, v in table.items()}
+    return read_locust_conf(path)
 
 
 def _from_file(data: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -125,9 +194,13 @@ def _from_file(data: Mapping[str, Any], where: str) -> dict[str, Any]:
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for option in OPTIONS:
-        raw = environ.get(option.env_name)
+        name = option.env_name
+        raw = environ.get(name)
+        if raw is None:  # Locust's name for it, as an alias (HORDE_* wins)
+            name = option.locust_env_name
+            raw = environ.get(name)
         if raw is not None:
-            values[option.key] = convert_value(option, raw, option.env_name)
+            values[option.key] = convert_value(option, raw, name)
     return values
 
 
@@ -146,19 +219,33 @@ def load_config(
     argv: Sequence[str],
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    *,
+    script_flags: bool = False,
 ) -> Config:
     """Parse `argv` (without the program name) and merge every source into a Config.
 
     argparse itself exits with status 2 on an unknown flag; every other problem
     raises UsageError.
     """
-    namespace = build_parser().parse_args(list(argv))
-    file_data, file_name = read_config_file(cwd or Path.cwd())
+    parser = build_parser()
+    if script_flags:
+        # Flags horde does not know may be the script's own (a Locust script's
+        # init_command_line_parser): kept in script_args, judged once it is loaded.
+        namespace, unknown = parser.parse_known_args(list(argv))
+        if any(flag.split("=")[0] in LOCUST_ONLY for flag in unknown):
+            parser.error("unrecognized arguments: " + " ".join(unknown))
+    else:
+        namespace, unknown = parser.parse_args(list(argv)), []
+    given = getattr(namespace, "config", None)
+    if given is not None:
+        file_data, file_name = read_named_config(Path(given)), given
+    else:
+        file_data, file_name = read_config_file(cwd or Path.cwd())
     merged: dict[str, Any] = {}
     merged.update(_from_file(file_data, file_name or "config"))
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_from_args(namespace))
-    config = Config(**merged)
+    config = Config(**merged, script_args=tuple(unknown))
     if config.master and config.worker:
         raise UsageError("--master and --worker exclude each other")
     if config.check_abort and not config.checks:

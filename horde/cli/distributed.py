@@ -132,6 +132,10 @@ async def run_master(config: Config, local_workers: int) -> int:
                           abort_hook(watch, lambda: runner, console))
         runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
                               bundle, on_second=on_second)
+        if not config.headless:
+            from horde.cli.web_run import prepare_web_ui
+
+            prepare_web_ui(events)
         fire_init(events, runner)
         runner.serve()
         log.info("master listening on %s", channel.endpoint)

@@ -6,6 +6,7 @@ horde.cli.distributed, so both print and exit the same way.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -18,6 +19,7 @@ from horde.cli.config import Config
 from horde.cli.loader import LoadedScripts
 from horde.cli.metrics import metrics_served
 from horde.cli.process import TwoStageSignals
+from horde.compat import LocustEvents
 from horde.errors import UsageError
 from horde.events import Events
 from horde.report.console import ConsoleReporter
@@ -32,13 +34,15 @@ from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
 
 __all__ = ["run_headless", "exit_code_for", "build_events", "run_options", "drive",
-           "live_view", "make_console", "write_result_files", "fire_init", "check_watch"]
+           "live_view", "make_console", "write_result_files", "fire_init", "check_watch",
+           "after_run", "reset_when_spawned"]
 
 LIVE_EVERY_S = 2
 
 
 def build_events(scripts: LoadedScripts) -> Events:
-    events = Events()
+    # A Locust script's listeners are already on its events (horde.compat).
+    events = scripts.events if scripts.events is not None else Events()
     for name, fn in scripts.listeners:
         events.hook(name).add_listener(fn)
     return events
@@ -128,13 +132,40 @@ async def drive(controller: Controller, config: Config, console: Console,
             if signals.seen == 0:
                 await controller.start(config.users, config.spawn_rate,
                                        run_time=config.run_time)
+                resetter = reset_when_spawned(controller) if config.reset_stats else None
                 await controller.wait_stopped()
+                if resetter is not None:
+                    resetter.cancel()
     snapshot = controller.snapshot()
     info = with_checks(controller.info(), snapshot, watch)
     reporter.summary(snapshot, info)
     if not write_result_files(config, snapshot, info):
         return 2
-    return exit_code_for(snapshot, config, info)
+    return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
+
+
+def reset_when_spawned(controller: Controller) -> asyncio.Task[None]:
+    """--reset-stats: forget the ramp-up's statistics once every user has started."""
+
+    async def watch() -> None:
+        # The Controller surface has states, not a ramp-done signal: look a few times a second.
+        while controller.state == "spawning":
+            await asyncio.sleep(0.05)
+        if controller.state == "running":
+            controller.reset_stats()
+
+    return asyncio.get_running_loop().create_task(watch())
+
+
+def after_run(events: object, exit_code: int) -> int:
+    """A Locust script's `quitting` listeners may set the exit code (horde.compat)."""
+    if isinstance(events, LocustEvents):
+        try:
+            return events.environment.after_run(exit_code)
+        except Exception as exc:  # noqa: BLE001 - a broken listener is the script's error
+            raise UsageError(f"a quitting event listener raised {type(exc).__name__}: "
+                             f"{exc}") from exc
+    return exit_code
 
 
 def fire_init(events: Events, environment: object) -> None:

@@ -20,8 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from horde.compat import LocustSession, install
 from horde.errors import ScriptError, UsageError
-from horde.events import listeners_of
+from horde.events import Events, listeners_of
 from horde.user import User
 
 __all__ = ["LoadedScripts", "load_scripts", "choose_classes", "script_files", "default_script"]
@@ -35,6 +36,10 @@ class LoadedScripts:
     listeners: tuple[tuple[str, Callable[..., Any]], ...]
     root: Path
     """The -f path's directory (or the directory itself): what a master ships to workers."""
+    events: Events | None = None
+    """The run's hooks when a script used the `locust` namespace (horde.compat), else None."""
+    locust: LocustSession | None = None
+    """The `locust` namespace the scripts were loaded with (horde.compat)."""
 
 
 def default_script(cwd: Path) -> Path:
@@ -122,6 +127,8 @@ def _is_runnable(value: Any) -> bool:
 
 def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
     root, files = script_files(path)
+    # `import locust` / `import gevent` in a script get horde's modules (horde.compat).
+    session = install()
     classes: dict[str, type[User]] = {}
     listeners: list[tuple[str, Callable[..., Any]]] = []
     for index, file in enumerate(files):
@@ -138,9 +145,16 @@ def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
         )
     # The same function object may be tagged once but seen in several modules.
     unique = list(dict.fromkeys(listeners))
+    used = session.used
     loaded = LoadedScripts(files=files, user_classes=tuple(classes.values()),
-                           listeners=tuple(unique), root=root)
-    return choose_classes(loaded, wanted)
+                           listeners=tuple(unique), root=root,
+                           events=session.events if used else None, locust=session)
+    loaded = choose_classes(loaded, wanted)
+    if used:
+        session.environment.user_classes = list(loaded.user_classes)
+        session.environment.available_user_classes = dict(classes)
+        session.parse_options()
+    return loaded
 
 
 def choose_classes(loaded: LoadedScripts, wanted: Sequence[str]) -> LoadedScripts:

@@ -26,11 +26,19 @@ from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, User, has_tasks
 
-__all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags"]
+__all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags",
+           "prepare_locust", "split_script_flags"]
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, logfile: str | None = None) -> None:
     logging.basicConfig(level=level, format="horde: %(levelname)s: %(message)s", force=True)
+    if logfile is not None:
+        try:
+            handler = logging.FileHandler(logfile, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--logfile {logfile}: {exc}") from None
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger().addHandler(handler)
 
 
 def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
@@ -92,16 +100,82 @@ def class_names_out_of_tags(config: Config,
     return replace(config, tags=tags, exclude_tags=exclude, user_classes=classes_wanted), moved
 
 
-def prepare_scripts(config: Config) -> tuple[Config, LoadedScripts]:
-    """Load the -f script, read class names out of -T/-E, choose and check the classes."""
-    path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
-    loaded = load_scripts(path)
+def prepare_scripts(config: Config,
+                    loaded: LoadedScripts | None = None) -> tuple[Config, LoadedScripts]:
+    """Load the -f script (unless given), read class names out of -T/-E, choose and
+    check the classes."""
+    if loaded is None:
+        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+        loaded = load_scripts(path)
     config, moved = class_names_out_of_tags(config, loaded.user_classes)
     if moved:
         plural = "s" if len(moved) > 1 else ""
         print(f"horde: note: {', '.join(moved)} read as user class name{plural}, not as tag "
               "(a class of the script, and no task's tag)", file=sys.stderr)
-    return config, check_runnable(config, choose_classes(loaded, config.user_classes))
+    chosen = prepare_locust(config, choose_classes(loaded, config.user_classes))
+    return config, check_runnable(config, chosen)
+
+
+def prepare_locust(config: Config, scripts: LoadedScripts) -> LoadedScripts:
+    """Hand a Locust script horde's options as `parsed_options`, and `-i` (horde.compat)."""
+    session = scripts.locust
+    if config.iterations is not None and (session is None or scripts.events is None):
+        raise UsageError("-i/--iterations counts the tasks of Locust-style scripts (that "
+                         "import locust); for a horde script use -t or raise StopUser")
+    if session is not None and scripts.events is not None:
+        logging.getLogger(__name__).debug("the script imports locust: horde's locust namespace "
+                                          "serves it (horde.compat)")
+        base = {"host": config.host, "num_users": config.users, "users": config.users,
+                "spawn_rate": config.spawn_rate, "run_time": config.run_time,
+                "headless": config.headless, "tags": config.tags,
+                "exclude_tags": config.exclude_tags, "iterations": config.iterations,
+                "reset_stats": config.reset_stats, "master": config.master,
+                "worker": config.worker, "expect_workers": config.expect_workers,
+                "locustfile": config.hordefile}
+        session.parse_options(list(config.script_args), base=base)
+        session.environment.iterations = config.iterations
+    return scripts
+
+
+def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, LoadedScripts]:
+    """Tell a Locust script's own flags from horde's, once the script has declared them.
+
+    `config` came from a tolerant parse that found flags horde does not know. The
+    script is loaded (its `init_command_line_parser` listeners add its options);
+    argv's tokens for those options, with their values, become `script_args`,
+    and the rest is parsed again, strictly: a flag nobody knows is still an error.
+    """
+    try:
+        path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+        loaded = load_scripts(path)
+    except ScriptError:
+        load_config(argv)  # the unknown flag is the first thing to say (exits 2)
+        raise
+    session = loaded.locust
+    parser = getattr(session, "_parser", None) if loaded.events is not None else None
+    known = getattr(parser, "_option_string_actions", {})
+    mine: list[str] = []
+    rest: list[str] = []
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        action = known.get(token.split("=")[0]) if token.startswith("-") else None
+        if action is None:
+            rest.append(token)
+            i += 1
+            continue
+        take = 0 if "=" in token or action.nargs == 0 else \
+            (action.nargs if isinstance(action.nargs, int) else 1)
+        if action.nargs in ("?", "*", "+") and "=" not in token:
+            take = 0
+            while i + 1 + take < len(tokens) and not tokens[i + 1 + take].startswith("-") \
+                    and (action.nargs != "?" or take == 0):
+                take += 1
+        mine.extend(tokens[i:i + 1 + take])
+        i += 1 + take
+    strict = load_config(rest)
+    return replace(strict, script_args=tuple(mine)), loaded
 
 
 def run(argv: Sequence[str]) -> int:
@@ -115,14 +189,25 @@ def run(argv: Sequence[str]) -> int:
             from horde.cli.demo import run_demo
 
             return run_demo(list(argv[1:]))
-        config = load_config(argv)
-        _setup_logging(config.loglevel)
+        config = load_config(argv, script_flags=True)
+        preloaded = None
+        if config.script_args:
+            config, preloaded = split_script_flags(argv, config)
+        _setup_logging(config.loglevel, config.logfile)
         check_output_paths(config)  # before a script loads or a request leaves
         if config.master or config.worker or config.processes is not None:
             from horde.cli.distributed import run_distributed
 
             return run_distributed(config)
-        config, scripts = prepare_scripts(config)
+        if config.list_classes or config.show_task_ratio or config.show_task_ratio_json:
+            from horde.cli.inspect import list_classes, show_task_ratio
+
+            path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
+            loaded = choose_classes(load_scripts(path), config.user_classes)
+            print(list_classes(loaded) if config.list_classes else
+                  show_task_ratio(loaded, config, config.show_task_ratio_json))
+            return 0
+        config, scripts = prepare_scripts(config, preloaded)
         raise_open_files_limit()
         if config.headless:
             from horde.cli.headless import run_headless

@@ -13,7 +13,7 @@ import argparse
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from horde._version import __version__
@@ -188,6 +188,11 @@ class Option:
     def env_name(self) -> str:
         return "HORDE_" + self.key.upper()
 
+    @property
+    def locust_env_name(self) -> str:
+        """Locust's variable for the same option (LOCUST_USERS), an alias of env_name."""
+        return "LOCUST_" + {"hordefile": "locustfile"}.get(self.key, self.key).upper()
+
 
 OPTIONS: tuple[Option, ...] = (
     Option("hordefile", ("-f", "--hordefile", "--locustfile"), _str, None,
@@ -282,6 +287,29 @@ OPTIONS: tuple[Option, ...] = (
            flag_only=True),
     Option("reconnect_timeout", ("--reconnect-timeout",), _duration, 60.0,
            "how long a worker that lost its master keeps trying to reconnect", "TIME"),
+    # --- the flags Locust users type (see docs/migrating-from-locust.md) ---
+    Option("config", ("--config",), _str, None,
+           "read options from this file: TOML (as horde.toml) or Locust's locust.conf "
+           "format (key = value)", "FILE"),
+    Option("logfile", ("--logfile",), _str, None, "write horde's log to this file too",
+           "FILE"),
+    Option("list_classes", ("-l", "--list"), _bool, False,
+           "print the user classes of the script and exit", flag_only=True),
+    Option("show_task_ratio", ("--show-task-ratio",), _bool, False,
+           "print each user class's share and its tasks' ratios, and exit", flag_only=True),
+    Option("show_task_ratio_json", ("--show-task-ratio-json",), _bool, False,
+           "the same as --show-task-ratio, as JSON", flag_only=True),
+    Option("autostart", ("--autostart",), _bool, False,
+           "with the web UI: start the test at once with -u/-r/-t", flag_only=True),
+    Option("autoquit", ("--autoquit",), _duration, None,
+           "with --autostart: quit this long after the test ends", "TIME"),
+    Option("reset_stats", ("--reset-stats",), _bool, False,
+           "forget the statistics once every user has started", flag_only=True),
+    Option("csv_full_history", ("--csv-full-history",), _bool, False,
+           "accepted for Locust scripts; horde's history CSV has the aggregated row per "
+           "second", flag_only=True),
+    Option("iterations", ("-i", "--iterations"), _positive_int, None,
+           "stop the test once this many tasks have run (over all users)", "N"),
 )
 
 
@@ -295,8 +323,9 @@ def convert_value(option: Option, value: Any, source: str) -> Any:
 
 _EPILOG = """\
 configuration: every option can also come from a horde.toml (top-level keys, e.g.
-  spawn-rate = 10) or [tool.horde] in pyproject.toml, in the working directory, and from
-  HORDE_* environment variables (HORDE_USERS=100); the command line wins over the
+  spawn-rate = 10) or [tool.horde] in pyproject.toml (else Locust's locust.conf or
+  [tool.locust]), in the working directory, or --config FILE, and from HORDE_* environment
+  variables (HORDE_USERS=100; LOCUST_* too); the command line wins over the
   environment, which wins over the file (docs/options.md).
 
 exit codes: 0 all requests succeeded (and every --check passed); 1 a request failed or a
@@ -317,11 +346,45 @@ def _help_with_default(option: Option) -> str:
     return f"{text} (default: {shown})"
 
 
+# Locust flags horde does not have, with what to do instead.
+LOCUST_ONLY = {
+    "--web-login": "use --web-auth USER:PASSWORD",
+    "--class-picker": "pick classes by naming them after the options",
+    "--modern-ui": "horde has one web UI", "--legacy-ui": "horde has one web UI",
+    "--tls-cert": "put a TLS proxy in front of the web UI",
+    "--tls-key": "put a TLS proxy in front of the web UI",
+    "--web-base-path": "serve the web UI at its own path",
+    "--skip-log-setup": "horde sets logging up with -L/--logfile",
+    "--print-stats": "the live table is on unless --only-summary",
+    "--equal-weights": "set `weight` on the classes",
+    "--enable-rebalancing": "horde rebalances workers by itself",
+    "--heartbeat-liveness": "horde decides liveness on its own",
+    "--processes": "",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a sentence naming an unsupported flag instead of a bare error."""
+
+    def error(self, message: str) -> NoReturn:
+        if "unrecognized arguments:" in message:
+            flags = message.split("unrecognized arguments:")[1].split()
+            for flag in flags:
+                name = flag.split("=")[0]
+                if name in LOCUST_ONLY:
+                    hint = LOCUST_ONLY[name]
+                    self.exit(2, f"horde: {name} is a Locust option horde does not support"
+                                 f"{'; ' + hint if hint else ''}\n")
+            self.exit(2, f"horde: unknown option {flags[0]} (horde --help lists the options; "
+                         "docs/migrating-from-locust.md the Locust ones)\n")
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line. Defaults are left out on purpose (SUPPRESS): precedence
     is decided by horde.cli.config, which needs to know what was really given;
     the help shows them in words instead."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="horde",
         description="Load test a service with users written in plain Python.",
         argument_default=argparse.SUPPRESS,

@@ -20,26 +20,30 @@ import asyncio
 from horde.cli.checks import abort_hook
 from horde.cli.config import Config
 from horde.cli.headless import (
+    after_run,
     build_events,
     check_watch,
     exit_code_for,
     fire_init,
     make_console,
+    reset_when_spawned,
     run_options,
     write_result_files,
 )
 from horde.cli.loader import LoadedScripts
 from horde.cli.metrics import metrics_served
 from horde.cli.process import TwoStageSignals
+from horde.compat import LocustEvents
 from horde.report.console import ConsoleReporter
 from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller, StoppableController
 from horde.runtime.local import LocalRunner
 from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
-from horde.web.server import WebDefaults, start_web
+from horde.web.server import ScriptRoute, WebDefaults, start_web
 
-__all__ = ["LastTest", "run_with_web", "run_local_with_web"]
+__all__ = ["LastTest", "run_with_web", "run_local_with_web", "script_routes", "prepare_web_ui",
+           "autostart"]
 
 
 def _auth(config: Config) -> tuple[str, str] | None:
@@ -103,7 +107,8 @@ async def run_with_web(controller: StoppableController, config: Config,
     last = LastTest(controller)
     server = await start_web(controller, config.web_host, config.web_port, _auth(config),
                              defaults, checks=watch, allowed_hosts=config.web_allowed_host,
-                             on_reset=last.before_reset)
+                             on_reset=last.before_reset,
+                             script_routes=script_routes(controller))
     console.print(f"horde: web UI at {server.url} (Ctrl-C to quit)", markup=False,
                   highlight=False)
     quit_requested = asyncio.Event()
@@ -111,6 +116,8 @@ async def run_with_web(controller: StoppableController, config: Config,
         async with metrics_served(controller, config, console, watch):
             with TwoStageSignals(console, lambda: _quit_message(controller),
                                  quit_requested.set, controller.force_stop):
+                if config.autostart:
+                    await autostart(controller, config, quit_requested)
                 await quit_requested.wait()
                 controller.request_stop()
                 await controller.wait_stopped()
@@ -125,7 +132,39 @@ async def run_with_web(controller: StoppableController, config: Config,
     ConsoleReporter(console).summary(snapshot, info)
     if not write_result_files(config, snapshot, info):
         return 2
-    return exit_code_for(snapshot, config, info)
+    return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
+
+
+async def autostart(controller: StoppableController, config: Config,
+                    quit_requested: asyncio.Event) -> None:
+    """--autostart: start at once with -u/-r/-t; --autoquit T: quit T after the test ends."""
+    await controller.start(config.users, config.spawn_rate, run_time=config.run_time)
+    if config.reset_stats:
+        reset_when_spawned(controller)
+    if config.autoquit is None:
+        return
+    delay = config.autoquit
+
+    async def quit_later() -> None:
+        await controller.wait_stopped()
+        await asyncio.sleep(delay)
+        quit_requested.set()
+
+    asyncio.get_running_loop().create_task(quit_later())
+
+
+def script_routes(controller: object) -> list[ScriptRoute]:
+    """Routes a Locust script added with `@environment.web_ui.app.route` (horde.compat)."""
+    events = getattr(controller, "events", None)
+    if isinstance(events, LocustEvents) and events.environment.web_ui is not None:
+        return events.environment.web_ui.routes
+    return []
+
+
+def prepare_web_ui(events: object) -> None:
+    """Give a Locust script its `environment.web_ui` before `init` fires, as Locust does."""
+    if isinstance(events, LocustEvents):
+        events.environment.create_web_ui()
 
 
 async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
@@ -135,5 +174,6 @@ async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
     runner: LocalRunner | None = None
     on_second = abort_hook(watch, lambda: runner, make_console())
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    prepare_web_ui(events)
     fire_init(events, runner)
     return await run_with_web(runner, config, watch)

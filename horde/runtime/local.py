@@ -80,7 +80,7 @@ class LocalRunner(RunBase):
                             error: str | None, ttfb_us: int) -> None:
             record(method, name, latency_us, size, error, ttfb_us)
             try:
-                hook.fire(request_type=method, name=name, response_time=latency_us / 1000.0,
+                hook.notify(request_type=method, name=name, response_time=latency_us / 1000.0,
                           response_length=size, exception=error)
             except Exception as exc:  # noqa: BLE001 - a listener must not break the client
                 self.stats.record_exception("request event listener", exc)

@@ -22,8 +22,9 @@ is idempotent.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -39,7 +40,7 @@ from horde.web.metrics import MetricsEndpoint
 from horde.web.payload import state_payload
 from horde.web.push import LiveHub
 
-__all__ = ["WebDefaults", "WebServer", "start_web", "build_app", "DEFAULT_WEB_PORT"]
+__all__ = ["WebDefaults", "WebServer", "start_web", "build_app", "DEFAULT_WEB_PORT", "ScriptRoute"]
 
 DEFAULT_WEB_PORT = 8089
 
@@ -67,6 +68,28 @@ class WebDefaults:
         }
 
 
+ScriptRoute = tuple[str, tuple[str, ...], Callable[..., Any]]
+"""(path, methods, handler) a test script added; the handler returns text, bytes or JSON."""
+
+
+def _script_handler(fn: Callable[..., Any]) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        result = fn(**request.match_info)
+        status = 200
+        if isinstance(result, tuple) and len(result) == 2:
+            result, status = result
+        if isinstance(result, web.Response):
+            return result
+        if isinstance(result, bytes):
+            return web.Response(body=result, status=status)
+        if isinstance(result, str):
+            return web.Response(text=result, status=status, content_type="text/html")
+        return web.Response(text=encode_json(result), status=status,
+                            content_type="application/json")
+
+    return handle
+
+
 def build_app(
     controller: Controller,
     defaults: WebDefaults,
@@ -74,6 +97,7 @@ def build_app(
     checks: CheckWatch | None = None,
     allowed: AllowedHosts | None = None,
     on_reset: Callable[[], None] | None = None,
+    script_routes: Sequence[ScriptRoute] = (),
 ) -> tuple[web.Application, LiveHub]:
     """The aiohttp application and its live hub (not yet started); `checks`: the
     --check thresholds, judged live in the state and in the downloads.
@@ -99,6 +123,12 @@ def build_app(
 
     app.router.add_get("/api/defaults", get_defaults)
     app.router.add_get("/ws", hub.handle)
+    for path, methods, fn in script_routes:  # after horde's own: a script cannot replace them
+        for method in methods:
+            try:
+                app.router.add_route(method, path, _script_handler(fn))
+            except (RuntimeError, ValueError) as exc:
+                raise UsageError(f"the script's web route {method} {path}: {exc}") from None
     return app, hub
 
 
@@ -149,6 +179,7 @@ async def start_web(
     *,
     allowed_hosts: Sequence[str] = (),
     on_reset: Callable[[], None] | None = None,
+    script_routes: Sequence[ScriptRoute] = (),
 ) -> WebServer:
     """Serve the UI for `controller` on host:port in the running loop.
 
@@ -157,7 +188,8 @@ async def start_web(
     the address cannot be bound (in use, not local).
     """
     allowed = AllowedHosts.for_bind(host, allowed_hosts)
-    app, hub = build_app(controller, defaults, auth, checks, allowed, on_reset)
+    app, hub = build_app(controller, defaults, auth, checks, allowed, on_reset,
+                         script_routes)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host or None, port)

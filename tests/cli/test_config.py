@@ -90,7 +90,7 @@ def test_unknown_flag_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as info:
         load_config(["--no-such-flag"], environ={}, cwd=tmp_path)
     assert info.value.code == 2
-    assert "unrecognized arguments: --no-such-flag" in capsys.readouterr().err
+    assert "unknown option --no-such-flag" in capsys.readouterr().err
 
 
 def test_user_classes_positional(tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     for args, expected in (
         (["-u", "many"], "--users: expected a whole number"),
         (["-t", "5 parsecs"], "--run-time"),
-        (["--nope"], "unrecognized arguments"),
+        (["--nope"], "unknown option --nope"),
         (["-T", "no-such-tag"], "no user class has a task to run with these tags"),
     ):
         run = run_horde(["-f", str(script), "-H", "http://127.0.0.1:9", "--headless", *args],

@@ -1,0 +1,1 @@
+from tests.support.fixtures import plain_target  # noqa: F401
