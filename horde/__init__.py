@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from horde._version import __version__
 from horde.errors import InterruptTaskSet, RescheduleTask, StopUser
 from horde.events import ScriptEvents
+from horde.plan.shape import LoadTestShape
 
 if TYPE_CHECKING:
     from horde.user import (
@@ -56,6 +57,7 @@ __all__ = [
     "constant_throughput",
     "sleep",
     "events",
+    "LoadTestShape",
     "StopUser",
     "RescheduleTask",
     "InterruptTaskSet",

@@ -19,6 +19,7 @@ from typing import Any
 
 from horde.cli.options import LOCUST_ONLY, OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
+from horde.plan.stages import Stage
 from horde.stats.checks import Check
 
 __all__ = ["Config", "load_config", "read_config_file"]
@@ -31,6 +32,7 @@ class Config:
     users: int = 1
     spawn_rate: float = 1.0
     run_time: float | None = None
+    stages: tuple[Stage, ...] | None = None
     headless: bool = False
     tags: tuple[str, ...] | None = None
     exclude_tags: tuple[str, ...] | None = None

@@ -38,6 +38,7 @@ from horde.cli.config import Config
 from horde.cli.fleet_security import SECRET_ENV, Security, master_security, worker_security
 from horde.cli.headless import (
     build_events,
+    build_plan,
     check_watch,
     drive,
     fire_init,
@@ -85,7 +86,7 @@ def run_distributed(config: Config) -> int:
 
 
 # Options only a master (or a local run) uses: a worker gets them from its master.
-_MASTER_DECIDES = ("users", "spawn_rate", "run_time", "host", "headless", "tags",
+_MASTER_DECIDES = ("users", "spawn_rate", "stages", "run_time", "host", "headless", "tags",
                    "exclude_tags", "stop_timeout", "request_timeout", "csv", "json", "html",
                    "only_summary", "expect_workers", "expect_workers_max_wait", "checks",
                    "check_abort")
@@ -131,7 +132,7 @@ async def run_master(config: Config, local_workers: int) -> int:
         on_second = chain(live_view(config, reporter, lambda: runner),
                           abort_hook(watch, lambda: runner, console))
         runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
-                              bundle, on_second=on_second)
+                              bundle, on_second=on_second, plan=build_plan(config, scripts))
         if not config.headless:
             from horde.cli.web_run import prepare_web_ui
 

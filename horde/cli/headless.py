@@ -7,6 +7,7 @@ horde.cli.distributed, so both print and exit the same way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -22,6 +23,7 @@ from horde.cli.process import TwoStageSignals
 from horde.compat import LocustEvents
 from horde.errors import UsageError
 from horde.events import Events
+from horde.plan import Executor, RampingStages, ShapePlan
 from horde.report.console import ConsoleReporter
 from horde.report.csv_report import write_csv
 from horde.report.html_report import write_html
@@ -35,7 +37,9 @@ from horde.stats.checks import CheckWatch
 
 __all__ = ["run_headless", "exit_code_for", "build_events", "run_options", "drive",
            "live_view", "make_console", "write_result_files", "fire_init", "check_watch",
-           "after_run", "reset_when_spawned"]
+           "after_run", "reset_when_spawned", "build_plan"]
+
+log = logging.getLogger(__name__)
 
 LIVE_EVERY_S = 2
 
@@ -56,6 +60,34 @@ def run_options(config: Config) -> RunOptions:
         stop_timeout=config.stop_timeout,
         request_timeout=config.request_timeout,
     )
+
+
+def build_plan(config: Config, scripts: LoadedScripts) -> Executor | None:
+    """The run's plan: the script's shape, else --stages, else None (-u/-r).
+
+    As in Locust, a shape ignores -u/-r (with a warning) unless it sets
+    ``use_common_options``; -t still ends the run whatever the plan.
+    """
+    defaults = Config()
+    gave_users = (config.users, config.spawn_rate) != (defaults.users, defaults.spawn_rate)
+    if scripts.shape is not None:
+        if config.stages is not None:
+            raise UsageError(f"the script defines a load shape ({scripts.shape.__name__}) and "
+                             "--stages is given: use one or the other")
+        if gave_users and not scripts.shape.use_common_options:
+            log.warning("the script's load shape %s decides the users: -u/-r are ignored",
+                        scripts.shape.__name__)
+        try:
+            shape = scripts.shape()
+        except Exception as exc:  # noqa: BLE001 - user code: a broken script, exit 2
+            raise UsageError(f"{scripts.shape.__name__}() raised {type(exc).__name__}: "
+                             f"{exc}") from exc
+        return ShapePlan(shape)
+    if config.stages is not None:
+        if gave_users:
+            log.warning("--stages decide the users: -u/-r are ignored")
+        return RampingStages(config.stages)
+    return None
 
 
 def check_watch(config: Config) -> CheckWatch:
@@ -184,6 +216,7 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     watch = check_watch(config)
     on_second = chain(live_view(config, reporter, lambda: runner),
                       abort_hook(watch, lambda: runner, console))
-    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second,
+                         plan=build_plan(config, scripts))
     fire_init(events, runner)
     return await drive(runner, config, console, reporter, runner.force_stop, watch=watch)

@@ -23,6 +23,7 @@ from typing import Any
 from horde.compat import LocustSession, install
 from horde.errors import ScriptError, UsageError
 from horde.events import Events, listeners_of
+from horde.plan.shape import LoadTestShape
 from horde.user import User
 
 __all__ = ["LoadedScripts", "load_scripts", "choose_classes", "script_files", "default_script"]
@@ -40,6 +41,8 @@ class LoadedScripts:
     """The run's hooks when a script used the `locust` namespace (horde.compat), else None."""
     locust: LocustSession | None = None
     """The `locust` namespace the scripts were loaded with (horde.compat)."""
+    shape: type[LoadTestShape] | None = None
+    """The script's load shape, if it defines one (a local run or a master follows it)."""
 
 
 def default_script(cwd: Path) -> Path:
@@ -125,18 +128,30 @@ def _is_runnable(value: Any) -> bool:
             and not value.__dict__.get("abstract", False))
 
 
+def _is_shape(value: Any) -> bool:
+    return (isinstance(value, type) and issubclass(value, LoadTestShape)
+            and not value.abstract)
+
+
 def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
     root, files = script_files(path)
     # `import locust` / `import gevent` in a script get horde's modules (horde.compat).
     session = install()
     classes: dict[str, type[User]] = {}
+    shapes: dict[type[LoadTestShape], None] = {}
     listeners: list[tuple[str, Callable[..., Any]]] = []
     for index, file in enumerate(files):
         module = _import(file, index)
         for value in vars(module).values():
             if _is_runnable(value):
                 classes.setdefault(value.__name__, value)
+            elif _is_shape(value):
+                shapes[value] = None
         listeners.extend(listeners_of(vars(module)))
+    if len(shapes) > 1:
+        raise ScriptError(f"more than one LoadTestShape ({', '.join(s.__name__ for s in shapes)}); "
+                          "a test follows one shape: keep one, or mark the others "
+                          "`abstract = True`")
     if not classes:
         names = ", ".join(str(f) for f in files)
         raise ScriptError(
@@ -147,7 +162,7 @@ def load_scripts(path: Path, wanted: Sequence[str] = ()) -> LoadedScripts:
     unique = list(dict.fromkeys(listeners))
     used = session.used
     loaded = LoadedScripts(files=files, user_classes=tuple(classes.values()),
-                           listeners=tuple(unique), root=root,
+                           listeners=tuple(unique), root=root, shape=next(iter(shapes), None),
                            events=session.events if used else None, locust=session)
     loaded = choose_classes(loaded, wanted)
     if used:

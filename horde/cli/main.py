@@ -47,7 +47,8 @@ def check_runnable(config: Config, scripts: LoadedScripts) -> LoadedScripts:
     Returns the scripts narrowed to the user classes that have a task to run
     under -T/-E: a class left without tasks gets no users (as in Locust).
     """
-    if config.headless and config.users == 0:
+    if config.headless and config.users == 0 and scripts.shape is None \
+            and config.stages is None:
         # A headless test starts at once with -u users: 0 would idle until -t or Ctrl-C
         # and exit 0 as if the target had passed. The web UI may start from 0.
         raise UsageError("-u/--users is 0: a headless test needs at least one user")

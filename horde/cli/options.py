@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from horde._version import __version__
 from horde.errors import UsageError
 from horde.plan.duration import parse_duration
+from horde.plan.stages import Stage, parse_stages
 from horde.stats.checks import Check, parse_checks
 
 __all__ = ["Option", "OPTIONS", "build_parser", "convert_value"]
@@ -58,6 +59,12 @@ def _run_time(text: Any) -> float:
         raise UsageError(f"expected a run time above zero, got {text!r} "
                          "(leave -t out to run until Ctrl-C)")
     return value
+
+
+def _stages(value: Any) -> tuple[Stage, ...]:
+    if isinstance(value, list | tuple):
+        return parse_stages([_str(item) for item in value])
+    return parse_stages(_str(value))
 
 
 def _host_url(text: Any) -> str:
@@ -207,6 +214,10 @@ OPTIONS: tuple[Option, ...] = (
            "users started (or stopped) per second", "RATE"),
     Option("run_time", ("-t", "--run-time"), _run_time, None,
            "stop after this long, e.g. 30s, 5m, 1h30m (default: until Ctrl-C)", "TIME"),
+    Option("stages", ("--stages",), _stages, None,
+           "ramp the users linearly through stages instead of -u/-r, e.g. "
+           "\"30s:100,2m:100,30s:0\"; the test ends after the last (see docs/load-models.md)",
+           "STAGES"),
     Option("headless", ("--headless",), _bool, False,
            "start at once without the web UI and print statistics to the terminal",
            flag_only=True),

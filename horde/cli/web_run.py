@@ -22,6 +22,7 @@ from horde.cli.config import Config
 from horde.cli.headless import (
     after_run,
     build_events,
+    build_plan,
     check_watch,
     exit_code_for,
     fire_init,
@@ -173,7 +174,8 @@ async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
     watch = check_watch(config)
     runner: LocalRunner | None = None
     on_second = abort_hook(watch, lambda: runner, make_console())
-    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second)
+    runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second,
+                         plan=build_plan(config, scripts))
     prepare_web_ui(events)
     fire_init(events, runner)
     return await run_with_web(runner, config, watch)

@@ -158,7 +158,7 @@ class Population:
                     return
                 # Wake for the next move, but no more than 20 times a second:
                 # at high rates several users start per wake-up.
-                next_move = (plan.moves_at(t) + 1) / plan.spawn_rate
+                next_move = plan.moves_at(t) / plan.spawn_rate  # move k is due at k / rate
                 await asyncio.sleep(max(_TICK, next_move - t + 0.001))
         finally:
             # A ramp replaced by a newer one must not mark the newer one done.
