@@ -9,8 +9,9 @@ Stop protocol, in two steps (see `Population.stop`):
    `wait()` is woken at once with StopUser. A task already running may finish,
    including its requests (that is what `--stop-timeout` allows).
 2. `slot.gate.close()` — the HTTP client refuses to start a request
-   (StopUser before any byte is sent). Requests already sent complete and are
-   recorded, so the totals equal what the target answered.
+   (StopUser before any byte is sent), and a `horde.sleep` pause inside a
+   task ends at once with StopUser (`pause`). Requests already sent complete
+   and are recorded, so the totals equal what the target answered.
 
 Nothing here cancels a task that has a request in flight.
 """
@@ -63,6 +64,7 @@ class UserSlot:
         "_shared",
         "_loop",
         "_sleeper",
+        "_pauser",
         "task",
         "class_name",
     )
@@ -79,6 +81,7 @@ class UserSlot:
         self.stopping = False
         self._loop = loop
         self._sleeper: asyncio.Future[None] | None = None
+        self._pauser: asyncio.Future[None] | None = None
         self.task: asyncio.Task[None] | None = None
         self.class_name = class_name
 
@@ -100,6 +103,21 @@ class UserSlot:
         if self.stopping:
             raise StopUser()
 
+    async def pause(self, seconds: float) -> None:
+        """`horde.sleep` in a task: runs on through --stop-timeout, ends when the gate closes."""
+        if self.gate.closed:
+            raise StopUser()
+        fut = self._loop.create_future()
+        handle = self._loop.call_later(max(0.0, seconds), _wake, fut)
+        self._pauser = fut
+        try:
+            await fut
+        finally:
+            self._pauser = None
+            handle.cancel()
+        if self.gate.closed:
+            raise StopUser()
+
     def record_exception(self, where: str, exc: BaseException) -> None:
         self._shared.record_exception_fn(where, exc)
 
@@ -114,6 +132,9 @@ class UserSlot:
             sleeper.set_result(None)
 
     def close_gate(self) -> None:
-        """Step 2: no new request either."""
+        """Step 2: no new request either, and no pause goes on."""
         self.begin_stop()
         self.gate.close()
+        pauser = self._pauser
+        if pauser is not None and not pauser.done():
+            pauser.set_result(None)

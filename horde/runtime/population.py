@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from horde.plan.ramp import RampPlan
 from horde.runtime.environment import RunShared, UserSlot
 from horde.user import User
+from horde.user.sleep import PAUSE
 
 __all__ = ["Population"]
 
@@ -96,6 +97,7 @@ class Population:
         self._slots[name][slot] = None
 
     async def _run(self, user: User, slot: UserSlot) -> None:
+        PAUSE.set(slot.pause)  # this task's context only: horde.sleep ends when the stop says
         try:
             await user.run()
         except asyncio.CancelledError:

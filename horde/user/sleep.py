@@ -7,19 +7,37 @@ code it returns an awaitable (`await horde.sleep(1)`).
 `time.sleep` (and blocking libraries such as `requests`) in a task stop the
 whole process, every user with it: the loop cannot run while they block.
 
-Invariant: the sync branch is taken only inside a user's greenlet
-(`horde.bridge.in_sync_context()`), where `await_` is allowed.
+A stop ends the pause at once (it raises StopUser, as a closed gate does for
+a request): the runtime sets `PAUSE` in each user's task to its environment's
+interruptible pause. Outside a user's task (no `PAUSE`), it is a plain sleep.
+
+Invariants: the sync branch is taken only inside a user's greenlet
+(`horde.bridge.in_sync_context()`), where `await_` is allowed; `PAUSE` is read
+in the coroutine, which runs in the user's asyncio task (and its context)
+whichever branch handed it over.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator
+from contextvars import ContextVar
 from typing import Any
 
 from horde.bridge import await_, in_sync_context
 
-__all__ = ["sleep"]
+__all__ = ["sleep", "PAUSE"]
+
+PAUSE: ContextVar[Callable[[float], Awaitable[None]]] = ContextVar("horde_pause")
+"""The running user's pause (set by the runtime in each user's task)."""
+
+
+async def _pause(seconds: float) -> None:
+    pause = PAUSE.get(None)
+    if pause is None:
+        await asyncio.sleep(seconds)
+    else:
+        await pause(seconds)
 
 
 class _Done:
@@ -35,6 +53,6 @@ class _Done:
 def sleep(seconds: float) -> Awaitable[None]:
     """Pause this user for `seconds` without blocking the other users."""
     if in_sync_context():
-        await_(asyncio.sleep(seconds))
+        await_(_pause(seconds))
         return _Done()
-    return asyncio.sleep(seconds)
+    return _pause(seconds)
