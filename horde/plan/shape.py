@@ -128,7 +128,12 @@ class ShapePlan:
         if self._ended:
             return None
         self.shape._horde_now = t
-        target = _check(self.shape, self.shape.tick())
+        try:
+            answer = self.shape.tick()
+        except Exception as exc:  # noqa: BLE001 - user code: reported as the script's error
+            raise ScriptError(f"{type(self.shape).__name__}.tick() raised "
+                              f"{type(exc).__name__}: {exc}") from exc
+        target = _check(self.shape, answer)
         if target is None:
             self._ended = True
         return target

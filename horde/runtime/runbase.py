@@ -191,7 +191,7 @@ class RunBase:
         try:
             target = self._executor.at(self._plan_time())
         except Exception as exc:  # noqa: BLE001 - a broken shape ends the test, reported
-            self._listener_failed(f"{type(self.plan).__name__} plan", exc)
+            self._listener_failed("load plan", exc)
             log.error("the load plan failed (%s: %s): stopping the test",
                       type(exc).__name__, exc)
             self.request_stop()

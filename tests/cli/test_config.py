@@ -128,3 +128,19 @@ def test_web_allowed_host_repeats_from_every_source(tmp_path: Path) -> None:
 def test_web_allowed_host_takes_a_bare_name(tmp_path: Path, value: str) -> None:
     with pytest.raises(UsageError, match="--web-allowed-host: expected a host name"):
         load_config(["--web-allowed-host", value], environ={}, cwd=tmp_path)
+
+
+def test_stages_from_the_file_as_a_list_or_a_string_and_from_the_command_line(
+        tmp_path: Path) -> None:
+    from horde.plan import Stage
+
+    (tmp_path / "horde.toml").write_text('stages = ["30s:100", "2m:100", "30s:0"]\n')
+    assert load_config([], environ={}, cwd=tmp_path).stages == (
+        Stage(30, 100), Stage(120, 100), Stage(30, 0))
+    (tmp_path / "horde.toml").write_text('stages = "10s:5,5s:0"\n')
+    assert load_config([], environ={}, cwd=tmp_path).stages == (Stage(10, 5), Stage(5, 0))
+    assert load_config(["--stages", "1m:3"], environ={}, cwd=tmp_path).stages == (
+        Stage(60, 3),)
+    (tmp_path / "horde.toml").write_text('stages = ["30s"]\n')
+    with pytest.raises(UsageError, match="horde.toml: stages: invalid stage '30s'"):
+        load_config([], environ={}, cwd=tmp_path)

@@ -159,3 +159,24 @@ def test_horde_checks_of_a_class_body_are_not_wrapped(tmp_path: Path) -> None:
     with pytest.raises(ScriptError) as info:
         load_scripts(path)
     assert str(info.value) == f"{path}:4: U.weight must be a number >= 0, not -1"
+
+
+SHAPES = GOOD + """
+from horde import LoadTestShape
+
+class Base(LoadTestShape):
+    abstract = True
+
+class Steps(Base):
+    def tick(self):
+        return None
+"""
+
+
+def test_finds_the_one_load_shape_and_refuses_two(tmp_path: Path) -> None:
+    loaded = load_scripts(write(tmp_path, "hordefile.py", SHAPES))
+    assert loaded.shape is not None and loaded.shape.__name__ == "Steps"
+    assert load_scripts(write(tmp_path, "plain.py", GOOD)).shape is None
+    two = SHAPES + "\nclass Waves(LoadTestShape):\n    def tick(self):\n        return None\n"
+    with pytest.raises(ScriptError, match="more than one LoadTestShape.*Steps, Waves"):
+        load_scripts(write(tmp_path, "hordefile.py", two))

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import pytest
 
 from horde import User, task
-from horde.errors import IllegalTransition, UsageError
+from horde.errors import IllegalTransition, ScriptError, UsageError
 from horde.events import Events
-from horde.plan import RampingStages, Stage
+from horde.plan import LoadTestShape, RampingStages, ShapePlan, Stage
 from horde.runtime.lifecycle import TRANSITIONS, Lifecycle, RunOptions, RunState
 from horde.runtime.runbase import RunBase
 
@@ -63,12 +63,13 @@ class B(User):
 class FakeRole(RunBase):
     """A role without users: records what it is told; the test sets the time."""
 
-    def __init__(self, plan: RampingStages | None = None) -> None:
+    def __init__(self, plan: RampingStages | ShapePlan | None = None) -> None:
         super().__init__([A, B], RunOptions(), Events(), asyncio.get_running_loop(), plan)
         self.now = 0.0
         self.applied: list[tuple[dict[str, int], float]] = []
         self.done = False
         self.stops = 0
+        self.failures: list[str] = []
 
     def _plan_time(self) -> float:
         return self.now
@@ -93,7 +94,7 @@ class FakeRole(RunBase):
         pass
 
     def _listener_failed(self, where: str, exc: Exception) -> None:
-        raise AssertionError(where)
+        self.failures.append(f"{where}: {exc}")
 
     def reset_stats(self) -> None:
         pass
@@ -149,5 +150,45 @@ def test_stop_twice_and_stop_before_start() -> None:
         assert role.stops == 1 and role.state is S.STOPPED
         role.update(2, 1.0)  # no test runs: nothing happens
         assert len(role.applied) == 2
+
+    asyncio.run(scenario())
+
+
+class Flaky(LoadTestShape):
+    def tick(self):  # type: ignore[no-untyped-def]
+        if self.get_run_time() >= 2:
+            return 1 / 0
+        return (4, 2.0, [B])
+
+
+def test_a_shape_picks_classes_and_a_shape_that_raises_ends_the_run_reported() -> None:
+    async def scenario() -> None:
+        role = FakeRole(ShapePlan(Flaky()))
+        await role.start(100, 100.0)
+        assert role.applied == [({"A": 0, "B": 4}, 2.0)]
+        assert Flaky.runner is None and role.plan.shape.runner is role  # type: ignore[union-attr]
+        role.now = 1.0
+        role._on_second()
+        assert role.failures == [] and len(role.applied) == 1  # same answer: nothing to do
+        role.now = 2.0
+        role._on_second()
+        assert role.failures == ["load plan: Flaky.tick() raised ZeroDivisionError: "
+                                 "division by zero"]
+        await role.wait_stopped()
+        assert role.stops == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_shape_that_raises_at_once_is_the_callers_error() -> None:
+    class Broken(LoadTestShape):
+        def tick(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("no")
+
+    async def scenario() -> None:
+        role = FakeRole(ShapePlan(Broken()))
+        with pytest.raises(ScriptError, match=r"Broken\.tick\(\) raised RuntimeError: no"):
+            await role.start(1, 1.0)
+        assert role.state is S.READY
 
     asyncio.run(scenario())
