@@ -105,6 +105,11 @@ class MasterRunner(RunBase):
         self._warned_names = self._warned_errors = False
         self._on_second_cb = on_second
         self._class_targets: dict[str, int] = {}
+        # When each worker was last sent a share, and last said it was at one:
+        # "running" said after the share was sent means it reached that share
+        # even if some of its users stopped themselves since (they stay stopped).
+        self._share_sent_at: dict[str, float] = {}
+        self._running_said_at: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._awaiting_stop: set[str] = set()
         self._all_stopped = asyncio.Event()
@@ -246,8 +251,10 @@ class MasterRunner(RunBase):
             if w.test_id == self.test_id:
                 if share != w.assigned:
                     self.channel.send(w.id, Update(self.test_id, share, rate))
+                    self._share_sent_at[w.id] = self._loop.time()
             else:
                 self.channel.send(w.id, start_message(self.test_id, share, rate, self.options))
+                self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
         log.info("users per worker: %s",
@@ -275,7 +282,10 @@ class MasterRunner(RunBase):
     def _ramp_done(self) -> bool:
         active = self.fleet.active()
         return bool(active) and all(
-            w.class_users == w.assigned and w.worker_state == "running" for w in active)
+            w.worker_state == "running" and (
+                w.class_users == w.assigned
+                or self._running_said_at.get(w.id, -1.0) > self._share_sent_at.get(w.id, 0.0))
+            for w in active)
 
     async def _liveness(self) -> None:
         while True:
@@ -343,6 +353,8 @@ class MasterRunner(RunBase):
         elif isinstance(msg, StateChanged):
             record.class_users, record.worker_state = dict(msg.users), msg.state
             record.users = sum(msg.users.values())
+            if msg.state == "running" and msg.test_id == self.test_id:
+                self._running_said_at[wid] = now
             if msg.state == "stopped" and msg.test_id == self.test_id:
                 self._stopped_or_gone(wid)
         elif isinstance(msg, FilesAck):

@@ -111,3 +111,82 @@ def test_a_shape_and_stages_exclude_each_other(tmp_path: Path) -> None:
                      "--stages", "1s:1"], tmp_path)
     assert run.returncode == 2
     assert "use one or the other" in run.stderr and "Traceback" not in run.stderr
+
+
+STOPPER = """
+from horde import HttpUser, StopUser, constant, task
+
+class Stopper(HttpUser):
+    wait_time = constant(0)
+
+    @task
+    def once(self):
+        self.client.get("/fast", name="stopper")
+        raise StopUser()
+
+class Other(HttpUser):
+    wait_time = constant(0.1)
+
+    @task
+    def work(self):
+        self.client.get("/fast", name="other")
+"""
+
+
+def _requests(result: dict, name: str) -> int:  # type: ignore[type-arg]
+    return sum(e["requests"] for e in result["endpoints"] if e["name"] == name)
+
+
+@pytest.mark.parametrize("extra", [[], ["--processes", "2"]], ids=["local", "processes"])
+def test_users_that_stop_themselves_stay_stopped(tmp_path: Path, plain_target: Target,
+                                                 extra: list[str]) -> None:
+    """Issue 14: before, stoppers were started again and again (300 requests from 4)."""
+    script = write_script(tmp_path, STOPPER)
+    run = run_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-u", "4",
+                     "-r", "4", "-t", "4s", "--only-summary", *extra], tmp_path,
+                    json_path=tmp_path / "r.json", timeout=90)
+    assert run.returncode == 0, run.stderr
+    assert run.result is not None
+    assert _requests(run.result, "stopper") == 2
+    assert _requests(run.result, "other") > 0
+    # Only the users that run are counted: never the 4 asked for.
+    assert max(row["users"] for row in run.result["history"]) == 2
+    assert run.result["total"]["requests"] == plain_target.counts().total
+
+
+def test_a_fleet_whose_users_stop_themselves_reaches_running(tmp_path: Path,
+                                                            plain_target: Target) -> None:
+    """The master's "running" needs every worker at its share; a user that stopped
+    itself stays stopped, so "at its share" is what the worker says, not a count."""
+    import signal
+
+    from tests.distributed.fleet_procs import free_port
+    from tests.integration.horde_process import finish, start_horde
+    from tests.web.harness import http_json
+    from tests.web.waiting import wait_for
+
+    script = write_script(tmp_path, STOPPER)
+    port = free_port()
+    proc = start_horde(["-f", str(script), "-H", plain_target.url, "--processes", "1",
+                        "--web-port", str(port)], tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answer(url + "/api/state"), lambda a: a is not None, 60,
+                 what="the web UI")
+        started = http_json(url + "/api/start", "POST", {"users": 4, "spawn_rate": 100})
+        assert started.status == 200, started.json()
+        state = wait_for(lambda: http_json(url + "/api/state").json(),
+                         lambda s: s["state"] == "running", 30, what="running")
+        assert state["users"] == 2
+    finally:
+        proc.send_signal(signal.SIGINT)
+        finish(proc, None, timeout=60)
+
+
+def _answer(url: str) -> object | None:
+    from tests.web.harness import http_json
+
+    try:
+        return http_json(url).json()
+    except OSError:
+        return None
