@@ -30,6 +30,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from horde.errors import UsageError
 from horde.events import Events
 from horde.plan import class_targets
 from horde.plan.executor import Executor, Target
@@ -118,7 +119,7 @@ class RunBase:
 
     async def start(self, users: int, spawn_rate: float, host: str | None = None,
                     run_time: float | None = None) -> None:
-        """Begin a test (or, if one runs, change its target)."""
+        """Begin a test (or, if one runs, change its target: `update`)."""
         if self._life.active:
             self.update(users, spawn_rate)
             return
@@ -161,10 +162,9 @@ class RunBase:
         if not self._life.active or self._executor is None:
             return
         if self.plan is not None:
-            log.warning("the test follows %s: a new user count is ignored",
-                        "the script's shape" if isinstance(self.plan, ShapePlan)
-                        else "its stages")
-            return
+            raise UsageError("the test follows " + ("the script's load shape"
+                             if isinstance(self.plan, ShapePlan) else "--stages")
+                             + ": its user count cannot be changed")
         self._executor = SteadyUsers(users, spawn_rate)
         self._follow(self._executor.at(self._plan_time()))
 

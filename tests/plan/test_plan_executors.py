@@ -8,6 +8,7 @@ import pytest
 
 from horde.errors import ScriptError, UsageError
 from horde.plan import (
+    CommonOptions,
     LoadTestShape,
     RampingStages,
     ShapePlan,
@@ -118,3 +119,14 @@ def test_a_wrong_answer_names_the_shape(answer: object) -> None:
 
     with pytest.raises(ScriptError, match=r"Wrong\.tick\(\)"):
         ShapePlan(Wrong()).at(0)
+
+
+def test_common_options_reach_only_a_shape_that_asks_for_them() -> None:
+    class Asks(ThreeSteps):
+        use_common_options = True
+
+    common = CommonOptions(7, 2.0, 60.0)
+    asks, plain = Asks(), ThreeSteps()
+    ShapePlan(asks).start(runner=None, common=common)
+    ShapePlan(plain).start(runner=None, common=common)
+    assert asks.common_options == common and plain.common_options is None

@@ -192,3 +192,15 @@ def test_a_shape_that_raises_at_once_is_the_callers_error() -> None:
         assert role.state is S.READY
 
     asyncio.run(scenario())
+
+
+def test_a_planned_run_refuses_a_new_user_count() -> None:
+    async def scenario() -> None:
+        role = FakeRole(RampingStages((Stage(10, 4),)))
+        await role.start(1, 1.0)
+        with pytest.raises(UsageError, match="follows --stages"):
+            role.update(8, 1.0)
+        assert len(role.applied) == 1
+        await role.stop()
+
+    asyncio.run(scenario())
