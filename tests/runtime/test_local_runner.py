@@ -55,7 +55,7 @@ def test_update_changes_the_user_count_both_ways() -> None:
     async def scenario() -> None:
         runner = LocalRunner([Idle], RunOptions(), Events())
         await runner.start(2, 100.0)
-        await asyncio.sleep(0.2)
+        await until(lambda: runner.state == "running")
         runner.update(5, 100.0)
         await until(lambda: runner.counts() == {"Idle": 5})
         runner.update(1, 100.0)
@@ -97,9 +97,9 @@ def test_a_new_target_during_a_ramp_keeps_the_run_spawning() -> None:
     async def scenario() -> None:
         runner = LocalRunner([Idle], RunOptions(), Events())
         await runner.start(100, 50.0)
-        await asyncio.sleep(0.1)
+        await until(lambda: runner.counts()["Idle"] >= 2)
         runner.update(200, 50.0)  # ~4 s of ramp ahead
-        await asyncio.sleep(0.2)
+        await until(lambda: runner.counts()["Idle"] >= 10)  # the new ramp is under way
         assert runner.state == "spawning"
         assert runner.counts()["Idle"] < 200
         await runner.stop()
