@@ -173,7 +173,8 @@ def test_a_fleet_whose_users_stop_themselves_reaches_running(tmp_path: Path,
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: _answer(url + "/api/state"), lambda a: a is not None, 60,
                  what="the web UI")
-        started = http_json(url + "/api/start", "POST", {"users": 4, "spawn_rate": 100})
+        started = http_json(url + "/api/start", "POST", {"users": 4, "spawn_rate": 100},
+                            headers={"Origin": url})  # as the UI's own page sends it
         assert started.status == 200, started.json()
         state = wait_for(lambda: http_json(url + "/api/state").json(),
                          lambda s: s["state"] == "running", 30, what="running")
