@@ -83,12 +83,13 @@ def test_a_shape_with_processes_runs_on_the_master(tmp_path: Path,
 
 def test_run_time_still_ends_a_shape_early(tmp_path: Path, plain_target: Target) -> None:
     script = write_script(tmp_path, SHAPE)
-    run = run_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-t", "4s",
+    run = run_horde(["-f", str(script), "-H", plain_target.url, "--headless", "-t", "5s",
                      "--only-summary"], tmp_path, json_path=tmp_path / "r.json")
     assert run.returncode == 0, run.stderr
     assert run.result is not None
+    # The row of second 4 closes as -t fires (either may come first): not asserted.
     assert _users_per_second(run.result)[:4] == PLAN[:4]
-    assert run.result["duration_s"] < 5
+    assert run.result["duration_s"] < 6
 
 
 def test_stages_ramp_hold_and_end(tmp_path: Path, plain_target: Target) -> None:
