@@ -129,7 +129,7 @@ class WorkerRuntime:
         self._welcomed = False
         self._outcome: WorkerOutcome | None = None
         self._wake = asyncio.Event()
-        self._health = HealthMonitor(self._loop)
+        self._health = HealthMonitor(self._loop, watchdog=False)  # the runner's has one
         self._rss = RssReader()  # reads without a new file: works when files run out
         self._sent_counts: dict[str, int] | None = None
         self._sent_state = ""
@@ -316,6 +316,7 @@ class WorkerRuntime:
             self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
                                   maxlen=MAX_PENDING_REPORTS)
             self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
+            self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
             self._state_changed()
 
