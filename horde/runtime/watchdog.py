@@ -25,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import sysconfig
@@ -41,6 +42,7 @@ MAX_SITES = 20
 
 _HORDE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _DEMO_DIR = _HORDE_DIR + "demo" + os.sep  # bundled example scripts are scripts
+_ASYNCIO_DIR = os.path.dirname(os.path.abspath(asyncio.__file__)) + os.sep
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -61,16 +63,26 @@ def _is_script(filename: str) -> bool:
     return not filename.startswith(_LIBRARIES)
 
 
+def _loop_machinery(filename: str) -> bool:
+    """asyncio's own frames: the loop that called the callback or stepped the task."""
+    return filename.startswith(_ASYNCIO_DIR)
+
+
 def script_frames(frame: FrameType | None) -> tuple[FrameType, FrameType] | None:
     """(outer, inner) of the innermost run of script frames on this stack, or None.
 
+    Only frames inside the loop's current callback count: the walk outward
+    stops at asyncio's own frames (with uvloop the loop itself has no Python
+    frame, but `asyncio.run` has), and a user's greenlet stack ends at its
+    runner. Code outside the loop (the program that called `asyncio.run`, the
+    `horde` console script) stays on the stack all along and is never blamed.
     `inner` is the innermost script frame (the line the script is at); `outer`
     the outermost one of the unbroken run of script frames around it: the
-    task, hook or listener that horde's engine (or the loop) called. Script
-    frames further out (a program that calls `asyncio.run` itself) are not
-    part of the blocking call, and must not be: they stay the same all along.
+    task, hook or listener that horde's engine (or the loop) called.
     """
     while frame is not None and not _is_script(frame.f_code.co_filename):
+        if _loop_machinery(frame.f_code.co_filename):
+            return None
         frame = frame.f_back
     if frame is None:
         return None

@@ -149,3 +149,22 @@ def test_sites_are_bounded() -> None:
         dog._report(frame, frame)  # type: ignore[arg-type]
     assert len(notes) == MAX_SITES
     assert "site0.py:1" in notes[0]
+
+
+def test_code_outside_the_loop_is_never_blamed() -> None:
+    # The loop is blocked by a callback with no script frame (a C function the
+    # loop calls directly); the only script frame on the stack is this test,
+    # which called asyncio.run and stays there all along, as the `horde`
+    # console script does in a real run. Nobody is named.
+    async def scenario() -> HealthMonitor:
+        loop = asyncio.get_running_loop()
+        monitor = HealthMonitor(loop)
+        monitor.start()
+        await asyncio.sleep(0.05)
+        loop.call_soon(time.sleep, BLOCK_S + 0.3)
+        await asyncio.sleep(0)
+        await _settle(monitor)
+        return monitor
+
+    monitor = asyncio.run(scenario())
+    assert monitor.summary.notes == []
