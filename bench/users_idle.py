@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -117,9 +118,12 @@ def _cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _watch(proc: subprocess.Popen[bytes], nginx: Nginx, deadline: float) -> list[Sample]:
+def _watch(proc: subprocess.Popen[bytes], nginx: Nginx, users: int, settle_s: float,
+           steady_s: float, deadline: float) -> list[Sample]:
+    """Sample until the steady window is complete (then stop horde: SIGINT) or `deadline`."""
     samples: list[Sample] = []
     start = time.monotonic()
+    full_at: float | None = None
     while proc.poll() is None and time.monotonic() < deadline:
         rss, cpu = _rss(proc.pid), _cpu(proc.pid)
         try:
@@ -127,7 +131,13 @@ def _watch(proc: subprocess.Popen[bytes], nginx: Nginx, deadline: float) -> list
         except OSError:
             conns, reqs = -1, -1
         if rss is not None and cpu is not None and conns >= 0:
-            samples.append(Sample(time.monotonic() - start, rss, cpu, conns, reqs))
+            sample = Sample(time.monotonic() - start, rss, cpu, conns, reqs)
+            samples.append(sample)
+            if full_at is None and conns >= users * 0.995:
+                full_at = sample.t_s
+            if full_at is not None and sample.t_s >= full_at + settle_s + steady_s:
+                proc.send_signal(signal.SIGINT)  # enough: the test stops as on Ctrl-C
+                break
         time.sleep(0.5)
     return samples
 
@@ -143,6 +153,7 @@ def analyse(samples: list[Sample], users: int, settle_s: float) -> Result:
         raise SetupError(f"the users never all connected (max {max(s.connections for s in samples)}"
                          f" of {users}); is `ulimit -n` high enough for horde and nginx?")
     window = [s for s in samples if s.t_s >= full.t_s + settle_s]
+    window = window[:-1]  # the last one may include the stop
     if len(window) < 4:
         raise SetupError("no steady window: raise --steady")
     first, last = window[0], window[-1]
@@ -186,7 +197,9 @@ def main() -> int:
         return 2
     require_program("taskset")
     generator_core, nginx_core = cores()
-    run_time = args.users / args.rate + args.settle + args.steady + 5
+    # An upper bound: the run ends (SIGINT) once the steady window is complete,
+    # however long a starved ramp took.
+    run_time = args.users / args.rate + args.settle + args.steady + 300
     with tempfile.TemporaryDirectory(prefix="horde-bench-idle-") as tmp, \
             start_nginx(nginx_core, "nginx_many.conf.template") as nginx:
         directory = Path(tmp)
@@ -200,7 +213,8 @@ def main() -> int:
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=directory)
             try:
-                samples = _watch(proc, nginx, time.monotonic() + run_time + 120)
+                samples = _watch(proc, nginx, args.users, args.settle, args.steady,
+                                 time.monotonic() + run_time + 60)
             finally:
                 if proc.poll() is None:
                     proc.terminate()
