@@ -2,25 +2,34 @@
 
 * `time.sleep` is cooperative in users' sync tasks (horde.user.sleep);
 * after each ramp, every object alive is moved out of the cyclic garbage
-  collector's reach (`gc.freeze()`): users, their greenlets, connections and
-  clients live for the whole test, and a full collection that walks tens of
-  thousands of them every few seconds is work that grows with the number of
-  users (issue 8: the post-ramp storm). At the end of the test the objects
-  are handed back (`gc.unfreeze()`), so what the test left behind can be
-  collected before the next one.
+  collector's reach (`gc.freeze()`), and again 1, 2, 4, 8, 16 and 32 s
+  later: a user builds most of what it keeps (connection, parser, greenlet,
+  its wait's timer) when it first runs, after the ramp has spawned it, and
+  later still on a starved loop. Users live for the whole test, and without
+  this a full collection walks all of their objects every few seconds (each
+  wait's future and timer outlive two young collections, so the old
+  generation keeps growing by a quarter): work and loop lag that grow with
+  the number of users (issue 8: the post-ramp storm). `gc.freeze()` only
+  splices lists, so a freeze costs the same at any size. At the end of the
+  test the objects are handed back (`gc.unfreeze()`), so the cyclic garbage
+  a freeze caught (alive at that instant) is collected then.
 
 Invariants: `begin` and `end` pair up (a second `begin` before `end` is a
-no-op); `end` without `begin` is harmless; nothing here runs at import.
+no-op); `end` without `begin` is harmless and cancels every pending freeze;
+nothing here runs at import.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import ExitStack
 
 from horde.user.sleep import cooperative_time_sleep
 
-__all__ = ["RunGuards"]
+__all__ = ["REFREEZE_AFTER_S", "RunGuards"]
+
+REFREEZE_AFTER_S = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 
 
 class RunGuards:
@@ -29,6 +38,7 @@ class RunGuards:
     def __init__(self) -> None:
         self._held: ExitStack | None = None
         self._froze = False
+        self._timers: list[asyncio.TimerHandle] = []
 
     def begin(self) -> None:
         if self._held is not None:
@@ -41,11 +51,22 @@ class RunGuards:
         """Users are in place: keep the collector off them (see the module docstring)."""
         if self._held is None:
             return
-        gc.collect(1)  # young garbage of the ramp first: frozen garbage is never freed
+        self._cancel_timers()
+        self._freeze()
+        loop = asyncio.get_running_loop()
+        self._timers = [loop.call_later(delay, self._freeze) for delay in REFREEZE_AFTER_S]
+
+    def _freeze(self) -> None:
         gc.freeze()
         self._froze = True
 
+    def _cancel_timers(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers = []
+
     def end(self) -> None:
+        self._cancel_timers()
         held, self._held = self._held, None
         if held is not None:
             held.close()
