@@ -16,7 +16,9 @@
 
 Invariants: `begin` and `end` pair up (a second `begin` before `end` is a
 no-op); `end` without `begin` is harmless and cancels every pending freeze;
-nothing here runs at import.
+nothing here runs at import. Both changes are process-wide: with two runners
+in one process (tests), the first to end unfreezes for both, which costs
+collector time and never changes a result.
 """
 
 from __future__ import annotations
