@@ -6,7 +6,7 @@ import asyncio
 import gc
 import time
 
-from horde.runtime.guards import REFREEZE_AFTER_S, RunGuards
+from horde.runtime.guards import REFREEZE_AFTER_S, YOUNG_THRESHOLD, RunGuards
 
 
 def test_time_sleep_is_patched_only_between_begin_and_end() -> None:
@@ -46,3 +46,15 @@ def test_a_ramp_done_without_a_run_freezes_nothing() -> None:
         return gc.get_freeze_count()
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_young_collections_are_rarer_during_a_run_only() -> None:
+    before = gc.get_threshold()
+    guards = RunGuards()
+    guards.begin()
+    try:
+        assert gc.get_threshold()[0] == max(before[0], YOUNG_THRESHOLD)
+        assert gc.get_threshold()[1:] == before[1:]
+    finally:
+        guards.end()
+    assert gc.get_threshold() == before
