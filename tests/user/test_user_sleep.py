@@ -225,3 +225,18 @@ def test_cooperative_sleep_calls_the_fallback_outside_users() -> None:
     seen: list[float] = []
     cooperative_sleep(0.3, seen.append)
     assert seen == [0.3]
+
+
+def test_the_horde_command_holds_the_cooperative_time_sleep_for_its_life(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A Locust script's init listener may spawn a greenlet that calls
+    # time.sleep before any test starts: the command, not only a run, holds it.
+    import horde.cli.main as cli_main
+
+    real = time.sleep
+    seen: list[object] = []
+    monkeypatch.setattr(cli_main, "run", lambda argv: seen.append(time.sleep) or 0)
+    with pytest.raises(SystemExit):
+        cli_main.main()
+    assert seen and seen[0] is not real
+    assert time.sleep is real
