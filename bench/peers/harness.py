@@ -140,12 +140,18 @@ class Nginx:
     proc: subprocess.Popen[bytes]
     workdir: Path
 
+    def _status(self) -> list[str]:
+        with urllib.request.urlopen(self.url + "/__nginx_status", timeout=5) as resp:
+            # "Active connections: N" / "server accepts handled requests" / " a h r"
+            return resp.read().decode().splitlines()
+
     def requests(self) -> int:
         """nginx's count of requests handled so far (the status read itself included)."""
-        with urllib.request.urlopen(self.url + "/__nginx_status", timeout=5) as resp:
-            lines = resp.read().decode().splitlines()
-        # "Active connections: N" / "server accepts handled requests" / " a h r"
-        return int(lines[2].split()[2])
+        return int(self._status()[2].split()[2])
+
+    def connections(self) -> int:
+        """Connections open to nginx now (the status read itself included)."""
+        return int(self._status()[0].split()[-1])
 
 
 def _free_port() -> int:
@@ -155,13 +161,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def start_nginx(core: int) -> Iterator[Nginx]:
-    """nginx on 127.0.0.1 with bench/peers/nginx.conf.template, pinned to `core`."""
+def start_nginx(core: int, template_name: str = "nginx.conf.template") -> Iterator[Nginx]:
+    """nginx on 127.0.0.1 with bench/peers/`template_name`, pinned to `core`."""
     nginx = require_program("nginx")
     taskset = require_program("taskset")
     workdir = Path(tempfile.mkdtemp(prefix="horde-bench-nginx-"))
     port = _free_port()
-    template = (PEERS_DIR / "nginx.conf.template").read_text()
+    template = (PEERS_DIR / template_name).read_text()
     conf = workdir / "nginx.conf"
     conf.write_text(template.format(dir=workdir, port=port))
     # taskset execs nginx, so the pid is nginx's master; its worker inherits the core.

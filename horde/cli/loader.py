@@ -25,6 +25,7 @@ from horde.errors import ScriptError, UsageError
 from horde.events import Events, listeners_of
 from horde.plan.shape import LoadTestShape
 from horde.user import User
+from horde.user.sleep import cooperative_time_sleep
 
 __all__ = ["LoadedScripts", "load_scripts", "choose_classes", "script_files", "default_script"]
 
@@ -95,7 +96,9 @@ def _exec(path: Path, index: int) -> ModuleType:
     # annotations` and a @dataclass fails to load otherwise).
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        # `from time import sleep` must bind the run's cooperative time.sleep.
+        with cooperative_time_sleep():
+            spec.loader.exec_module(module)
     except BaseException:
         sys.modules.pop(name, None)
         raise

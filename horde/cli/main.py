@@ -25,6 +25,7 @@ from horde.cli.process import new_loop
 from horde.errors import HordeError, ScriptError, UsageError
 from horde.runtime.limits import raise_open_files_limit
 from horde.user import HttpUser, User, has_tasks
+from horde.user.sleep import cooperative_time_sleep
 
 __all__ = ["main", "run", "check_runnable", "prepare_scripts", "class_names_out_of_tags",
            "prepare_locust", "split_script_flags"]
@@ -238,4 +239,10 @@ def run(argv: Sequence[str]) -> int:
 
 
 def main() -> None:
-    sys.exit(run(sys.argv[1:]))
+    # The horde command holds the cooperative time.sleep for its whole life, not
+    # only while a test runs: a Locust script's `init` listener may spawn a
+    # greenlet that calls time.sleep before the test starts (or while the web
+    # UI waits for one) and would block the loop (horde/user/sleep.py).
+    with cooperative_time_sleep():
+        code = run(sys.argv[1:])
+    sys.exit(code)

@@ -34,6 +34,7 @@ from typing import Any
 from greenlet import GreenletExit
 
 from horde.bridge import SyncRunner, await_, in_sync_context
+from horde.user.sleep import cooperative_sleep
 
 __all__ = ["sleep", "spawn", "spawn_later", "joinall", "killall", "Greenlet", "GreenletExit",
            "Semaphore", "BoundedSemaphore", "RLock", "Event", "AsyncResult", "Pool", "Group",
@@ -75,10 +76,12 @@ def _block(awaitable: Any, timeout: float | None = None) -> bool:
 
 def sleep(seconds: float = 0) -> None:
     """Pause this greenlet (a user's task or a spawned one) without blocking the others."""
-    if in_sync_context():
-        await_(asyncio.sleep(seconds))
-    else:
-        log.debug("gevent.sleep outside a greenlet returns at once")
+    # The same mechanism as time.sleep in a user's task (horde.user.sleep).
+    cooperative_sleep(seconds, _sleep_outside_greenlet)
+
+
+def _sleep_outside_greenlet(seconds: float) -> None:
+    log.debug("gevent.sleep outside a greenlet returns at once")
 
 
 class Greenlet:

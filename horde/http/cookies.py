@@ -32,7 +32,7 @@ from .request import header_block
 __all__ = ["Cookie", "CookieJar", "parse_set_cookie"]
 
 _NEVER = float("inf")
-_LINE_CACHE_SIZE = 256
+_LINE_CACHE_SIZE = 32  # per user (cookies differ per user): kept small
 
 
 class Cookie:

@@ -34,7 +34,6 @@ from collections.abc import Mapping
 from threading import get_ident
 from time import perf_counter_ns
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..bridge import await_, in_sync_context
 from ..errors import RequestError, StopUser, UsageError
@@ -45,7 +44,7 @@ from .connection import Connection, open_connection
 from .cookies import CookieJar
 from .hop import Hop, finish, finish_invalid
 from .models import Response
-from .origin import Origin, resolve
+from .origin import Origin
 from .pool import Pool
 from .redirects import REDIRECTS, follow, request_headers
 from .request import (
@@ -56,10 +55,9 @@ from .request import (
     header_block,
 )
 from .tls import client_context
+from .urlcache import for_base
 
 __all__ = ["HttpSession"]
-
-_URL_CACHE_SIZE = 256
 
 
 class HttpSession:
@@ -88,17 +86,18 @@ class HttpSession:
         self.headers: dict[str, str] = {}  # sent with every request (session defaults)
         self.auth: tuple[str, str] | None = None  # basic auth for every request
         self._ssl_context = ssl_context
-        self._origins: dict[str, Origin] = {}
-        self._urls: dict[str, tuple[Origin, str, str]] = {}
+        try:
+            # Shared by the process's sessions of this base URL: bounded per
+            # process, not per user (horde/http/urlcache.py).
+            cache = for_base(base_url or None)
+        except ValueError as exc:
+            raise UsageError(f"invalid host {base_url!r}: {exc}") from None
+        self._url_cache = cache
+        self._urls = cache.urls  # read directly on the hot path
+        self._origins = cache.origins
+        self._base = cache.base
         self._pool = Pool()
         self._loop_thread = 0  # the thread where a running loop was last seen (_check_loop)
-        self._base: tuple[Origin, str] | None = None
-        if base_url:
-            try:
-                origin, _, _ = resolve(base_url, None, self._origins)
-            except ValueError as exc:
-                raise UsageError(f"invalid host {base_url!r}: {exc}") from None
-            self._base = (origin, urlsplit(base_url).path.rstrip("/"))
 
     # --- public API ------------------------------------------------------------
 
@@ -196,13 +195,7 @@ class HttpSession:
     # --- the request pipeline ----------------------------------------------
 
     def _resolve(self, url: str) -> tuple[Origin, str, str]:
-        hit = self._urls.get(url)
-        if hit is None:
-            hit = resolve(url, self._base, self._origins)
-            if len(self._urls) >= _URL_CACHE_SIZE:
-                self._urls.clear()  # scripts with unbounded URL variety: keep memory flat
-            self._urls[url] = hit
-        return hit
+        return self._url_cache.resolve(url)
 
     async def _request(
         self,

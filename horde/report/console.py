@@ -8,10 +8,19 @@ logs stay greppable. Generator-health warnings are shown in both modes, and
 in the summary, in a style that stands out.
 
 Times are shown in milliseconds, sizes in bytes, rates per second.
+
+A load generator runs out of open files in the normal course of a big test,
+and then an `import` fails (it opens the module's file). rich imports some of
+its modules on first use (emoji codes, the first time a string is rendered),
+so `ConsoleReporter` renders everything it will show once, into memory, when
+it is created; a frame that still fails with OSError is skipped, never raised
+into the test's tick (issue 14: a traceback in the live view at EMFILE).
 """
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 from typing import TextIO
 
@@ -20,10 +29,14 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from horde.report.model import RunInfo
+from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
+from horde.stats import StatsAggregate
 from horde.stats.snapshot import PERCENTILE_KEYS, EndpointSummary, StatsSnapshot
 
-__all__ = ["ConsoleReporter", "render_table", "render_summary", "plain_line", "fmt_ms"]
+__all__ = ["ConsoleReporter", "render_table", "render_summary", "plain_line", "fmt_ms",
+           "preload_rich"]
+
+log = logging.getLogger(__name__)
 
 _TRACEBACK_LINES = 4
 # A measured figure inside a warning ("CPU at 97%", "lag p99 12.3 ms", "for 3 s"):
@@ -179,6 +192,24 @@ def plain_line(snapshot: StatsSnapshot, info: RunInfo) -> str:
     )
 
 
+def _live_view(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:
+    return Group(render_table(snapshot), Text(plain_line(snapshot, info)), *_warnings(info))
+
+
+def preload_rich() -> None:
+    """Render the live view and the summary once into memory: rich imports lazily."""
+    snapshot = StatsAggregate().snapshot(1.0)
+    info = RunInfo(host="http://preload", generator=GeneratorHealth(warnings=["preload :x:"]),
+                   workers=[WorkerSummary("w", "h", "running", 1, 1, warnings=["w"])])
+    sink = Console(file=io.StringIO(), force_terminal=True, width=120)
+    live = Live(_live_view(snapshot, info), console=sink, auto_refresh=False, transient=True)
+    live.start()
+    live.update(_live_view(snapshot, info), refresh=True)
+    live.stop()
+    sink.print(render_summary(snapshot, info))
+    sink.print("preload :x: [b]markup[/b]", Text("preload", style=_WARN_STYLE), soft_wrap=True)
+
+
 class ConsoleReporter:
     """Shows live progress and the final summary on a console.
 
@@ -190,11 +221,25 @@ class ConsoleReporter:
         self.console = console if console is not None else Console(file=file)
         self._live: Live | None = None
         self._warned: set[str] = set()  # plain mode prints each warning once (by warning_key)
+        self._skipped = False
+        preload_rich()  # while files are still there (see the module docstring)
 
     def live(self, snapshot: StatsSnapshot, info: RunInfo) -> None:
-        """Show the current state: redraw on a terminal, else one plain line."""
+        """Show the current state: redraw on a terminal, else one plain line.
+
+        A frame that cannot be drawn for want of a resource (OSError, such as
+        EMFILE) is skipped: the next one may succeed, and the test goes on.
+        """
+        try:
+            self._show(snapshot, info)
+        except OSError as exc:
+            if not self._skipped:
+                self._skipped = True
+                log.warning("the live view skipped a refresh: %s", exc)
+
+    def _show(self, snapshot: StatsSnapshot, info: RunInfo) -> None:
         if self.console.is_terminal:
-            view = Group(render_table(snapshot), Text(plain_line(snapshot, info)), *_warnings(info))
+            view = _live_view(snapshot, info)
             if self._live is None:
                 self._live = Live(view, console=self.console, auto_refresh=False, transient=True)
                 self._live.start()

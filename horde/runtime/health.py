@@ -9,14 +9,23 @@ latencies then include the generator's own delay.
 
 Thresholds (docs/dev/design.md, issue 2): CPU above 90% or loop-lag p99 above 10 ms.
 The monitor only measures; what to say about it is `HealthSample.warnings`.
+
+Besides the figures, a run collects *notes*: problems worth one line in the
+log and one in the result (`generator.warnings`), each once: a task that
+blocked the loop (named by the `Watchdog`, from its own thread), the process
+running out of open files. `on_note`, when set, hears each note in the loop's
+thread (a worker forwards them to its master).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from horde.runtime.watchdog import Watchdog
 from horde.stats import Histogram
 
 __all__ = [
@@ -24,6 +33,7 @@ __all__ = [
     "HealthSample",
     "HealthSummary",
     "CPU_LIMIT_PERCENT",
+    "MAX_NOTES",
     "LAG_LIMIT_MS",
     "PROBE_INTERVAL",
     "SUSTAINED_S",
@@ -34,6 +44,9 @@ LAG_LIMIT_MS = 10.0
 MIN_PERIOD_S = 0.5  # shorter sampling periods are not counted in the summary
 SUSTAINED_S = 2  # a summary warns only about conditions that lasted this long
 PROBE_INTERVAL = 0.02  # 50 probes a second: enough for a p99, negligible cost
+MAX_NOTES = 20  # distinct notes kept per run: a result must stay readable
+
+log = logging.getLogger(__name__)
 
 
 def _p99(values: list[float]) -> float:
@@ -90,6 +103,15 @@ class HealthSummary:
     _lags: Histogram = field(default_factory=Histogram, repr=False)
     _cpu_streak: int = field(default=0, repr=False)
     _lag_streak: int = field(default=0, repr=False)
+    notes: list[str] = field(default_factory=list)
+    """Problems found besides the figures (blocked loop, EMFILE), each once."""
+
+    def note(self, message: str) -> bool:
+        """Keep `message` once; False when it was already kept (or too many were)."""
+        if message in self.notes or len(self.notes) >= MAX_NOTES:
+            return False
+        self.notes.append(message)
+        return True
 
     def add(self, sample: HealthSample, lags_ms: list[float]) -> None:
         self.seconds += 1
@@ -122,14 +144,19 @@ class HealthSummary:
                 "generator's own delay; look for blocking calls (time.sleep, requests) in tasks "
                 "or spread the load over more processes"
             )
+        found.extend(self.notes)
         return found
 
 
 class HealthMonitor:
     """Samples CPU and loop lag; call `sample()` once a second from the loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, *, watchdog: bool = True) -> None:
+        """`watchdog`: also name tasks that block the loop (one thread while started)."""
         self._loop = loop
+        self._watchdog = Watchdog(self._blocked) if watchdog else None
+        self.on_note: Callable[[str], object] | None = None
+        """Hears every new note, in the loop's thread."""
         self._lags_ms: list[float] = []
         self._handle: asyncio.TimerHandle | None = None
         self._expected = 0.0
@@ -142,17 +169,44 @@ class HealthMonitor:
         self._cpu_mark = time.process_time()
         self._wall_mark = time.monotonic()
         self._schedule()
+        if self._watchdog is not None:
+            self._watchdog.start()
 
     def stop(self) -> None:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+        if self._watchdog is not None:
+            self._watchdog.stop()
+
+    def note(self, message: str) -> None:
+        """A problem to log and put in the result, once (call from the loop's thread)."""
+        if self.summary.note(message):
+            log.warning("%s", message)
+            if self.on_note is not None:
+                self.on_note(message)
+
+    def _blocked(self, message: str) -> None:
+        # In the watchdog's thread, while the loop is still blocked: the log
+        # line goes out now (a loop blocked for good is still named); the
+        # result and `on_note` get it once the loop runs again.
+        log.warning("%s", message)
+        try:
+            self._loop.call_soon_threadsafe(self._blocked_in_loop, message)
+        except RuntimeError:
+            pass  # the loop is closed: the log line is all there is
+
+    def _blocked_in_loop(self, message: str) -> None:
+        if self.summary.note(message) and self.on_note is not None:
+            self.on_note(message)
 
     def _schedule(self) -> None:
         self._expected = self._loop.time() + PROBE_INTERVAL
         self._handle = self._loop.call_at(self._expected, self._probe)
 
     def _probe(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.beat()
         late = self._loop.time() - self._expected
         self._lags_ms.append(max(0.0, late) * 1000.0)
         self._schedule()

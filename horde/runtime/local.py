@@ -32,6 +32,7 @@ from horde.plan.executor import Executor
 from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
 from horde.runtime.dispatch import targets_for
 from horde.runtime.environment import RunShared
+from horde.runtime.guards import RunGuards
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.lifecycle import RunOptions, RunState
 from horde.runtime.limits import OPEN_FILES_ADVICE, TOO_MANY_NAMES_ADVICE
@@ -60,6 +61,7 @@ class LocalRunner(RunBase):
         self.stats = RequestStats()
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
+        self._guards = RunGuards()  # time.sleep in users, GC after ramps: runtime/guards.py
         self.population = Population(classes, self._shared(options.host), self._loop)
         self._warned_emfile = False
         self._warned_names = False
@@ -135,6 +137,7 @@ class LocalRunner(RunBase):
         self.population.replace_shared(self._shared(self.options.host))
         self._listener_error = False
         self.health.start()
+        self._guards.begin()
 
     def _apply(self, counts: Mapping[str, int], spawn_rate: float) -> None:
         self.population.set_target(counts, spawn_rate)
@@ -143,6 +146,7 @@ class LocalRunner(RunBase):
     async def _mark_running(self) -> None:
         # Sooner than the next second: the UI shows "running" as the ramp ends.
         await self.population.ramp_done.wait()
+        self._guards.ramp_done()
         self._check_ramp()
 
     def _ramp_done(self) -> bool:
@@ -154,6 +158,7 @@ class LocalRunner(RunBase):
 
     def _end_test(self) -> None:
         self.health.stop()
+        self._guards.end()
         if self._listener_error:
             self._tick()  # a failing test_stop listener is counted with the results
 
@@ -194,7 +199,7 @@ class LocalRunner(RunBase):
             return
         if any(e.error.startswith("TooManyOpenFiles") for e in delta.errors):
             self._warned_emfile = True
-            log.warning(OPEN_FILES_ADVICE)
+            self.health.note(OPEN_FILES_ADVICE)  # the log, and generator.warnings
 
     # --- views --------------------------------------------------------------
 

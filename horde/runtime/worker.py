@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import psutil
-
 from horde._version import __version__
 from horde.errors import HordeError
 from horde.events import Events
@@ -44,6 +42,7 @@ from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.runtime.procstats import RssReader
 from horde.stats import StatsDelta
 from horde.user import User
 from horde.wire import (
@@ -130,8 +129,8 @@ class WorkerRuntime:
         self._welcomed = False
         self._outcome: WorkerOutcome | None = None
         self._wake = asyncio.Event()
-        self._health = HealthMonitor(self._loop)
-        self._process = psutil.Process()
+        self._health = HealthMonitor(self._loop, watchdog=False)  # the runner's has one
+        self._rss = RssReader()  # reads without a new file: works when files run out
         self._sent_counts: dict[str, int] | None = None
         self._sent_state = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -163,6 +162,7 @@ class WorkerRuntime:
             for task in list(self._tasks):
                 task.cancel()
             self._channel.close()
+            self._rss.close()
             for directory in self._bundle_dirs:  # the master's files leave with the worker
                 shutil.rmtree(directory, ignore_errors=True)
 
@@ -316,6 +316,7 @@ class WorkerRuntime:
             self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
                                   maxlen=MAX_PENDING_REPORTS)
             self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
+            self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
             self._state_changed()
 
@@ -382,10 +383,7 @@ class WorkerRuntime:
         sample: HealthSample = self._health.sample()
         runner = self._runner
         users = runner.population.count if runner is not None else 0
-        try:
-            rss = int(self._process.memory_info().rss)
-        except psutil.Error:
-            rss = 0
+        rss = self._rss.read()
         self._beat += 1
         self._channel.send(WorkerHeartbeat(
             state=self._current_state(),

@@ -47,6 +47,8 @@ class LoopUser(Protocol):
 
     environment: UserEnvironment
     rng: Any  # random.Random
+
+    def _horde_draw(self) -> float: ...
     _horde_task_start: float
 
     def _horde_sync(self, fn: Callable[..., Any], *args: Any) -> Awaitable[Any]: ...
@@ -115,7 +117,7 @@ async def drive(user: LoopUser, owner: Any, table: TaskTable, *, in_taskset: boo
     wait = env.wait
     clock = env.clock
     record_exception = env.record_exception
-    pick = table.picker(user.rng)
+    pick = table.picker(user._horde_draw)
     # Looked up once: binding `owner.wait_time` per iteration would allocate.
     wait_time = owner.wait_time
     while True:

@@ -153,7 +153,7 @@ def drive_sync(user: Any, owner: Any, table: TaskTable, *, in_taskset: bool) -> 
     wait = env.wait
     clock = env.clock
     record_exception = env.record_exception
-    pick = table.picker(user.rng)
+    pick = table.picker(user._horde_draw)
     wait_time = owner.wait_time
     while True:
         entry = pick()

@@ -135,14 +135,17 @@ class TaskTable:
         """Whether any task or hook at this level is a plain `def`."""
         return SYNC in (self.on_start, self.on_stop) or any(e.kind == SYNC for e in self.entries)
 
-    def picker(self, rng: Random) -> Callable[[], TaskEntry]:
-        """A zero-argument function returning the next task, O(1) per call."""
+    def picker(self, rng: Random | Callable[[], float]) -> Callable[[], TaskEntry]:
+        """A zero-argument function returning the next task, O(1) per call.
+
+        `rng` is a `Random` or a function drawing from [0, 1) (`User._horde_draw`).
+        """
         if not self.entries:
             raise LookupError(f"{self.holder.__name__} has no tasks")
         if self.sequential:
             return itertools.cycle(self._sequence).__next__
         flat = self._flat
-        rand = rng.random
+        rand = rng.random if isinstance(rng, Random) else rng
         if len(flat) == 1:
             only = flat[0]
             return lambda: only

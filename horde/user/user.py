@@ -41,6 +41,8 @@ from horde.user.wait import check_wait_time
 
 __all__ = ["FastHttpUser", "HttpUser", "User", "check_class_attributes"]
 
+_module_random = random.random  # the `random` module's own generator
+
 
 class User:
     """A simulated user: override `on_start`/`on_stop`, declare tasks and a wait time."""
@@ -64,8 +66,7 @@ class User:
 
     def __init__(self, environment: UserEnvironment) -> None:
         self.environment = environment
-        self.rng = random.Random()
-        """This user's random source: task picks and `between` draw from it."""
+        self._horde_rng: random.Random | None = None  # see `rng`
         self._horde_user = self
         self._horde_runner: SyncRunner | None = None
         self._horde_task_start = environment.clock()
@@ -78,6 +79,30 @@ class User:
             )
         self._horde_table: TaskTable = table
         self._horde_sync_only = sync_only(table, environment.tags, environment.exclude_tags)
+
+    @property
+    def rng(self) -> random.Random:
+        """This user's own random source: task picks and `between` draw from it.
+
+        Made on first use: a `random.Random` holds 2.5 KB of state, a fifth
+        of what an idle user costs otherwise, and most scripts never seed
+        one. Until a script touches `self.rng`, picks and waits draw from
+        the `random` module's generator (as in Locust); from then on (seed
+        it in `on_start` to reproduce a user's choices) from this one.
+        """
+        rng = self._horde_rng
+        if rng is None:
+            rng = self._horde_rng = random.Random()
+        return rng
+
+    @rng.setter
+    def rng(self, value: random.Random) -> None:
+        self._horde_rng = value
+
+    def _horde_draw(self) -> float:
+        """The next number in [0, 1) for a pick or a wait (see `rng`)."""
+        rng = self._horde_rng
+        return rng.random() if rng is not None else _module_random()
 
     def wait_time(self) -> float:
         """Seconds to wait after each task; 0 unless the class sets `wait_time = ...`."""

@@ -6,8 +6,8 @@ it like a method and the task loop calls `self.wait_time()`. `self` is the
 User or TaskSet whose wait it is.
 
 Invariants: the functions never sleep (the async task loop does, through
-`environment.wait`); they draw randomness only from the user's own
-`random.Random` (`user.rng`, seedable) and read time only from the user's
+`environment.wait`); they draw randomness only through the user
+(`user.rng` once a script made or seeded it, see `User.rng`) and read time only from the user's
 clock (`environment.clock`), so tests can drive them without real time.
 `constant_pacing` keeps one piece of state, the owner's next due start, on
 the owner itself (a User, or a TaskSet instance, fresh each time it is
@@ -65,7 +65,7 @@ def between(min_wait: float, max_wait: float) -> WaitTime:
 
     def wait_time(self: Any) -> float:
         user = _owner_user(self)
-        draw = user.rng.random() if user is not None else random.random()
+        draw = user._horde_draw() if user is not None else random.random()
         return low + draw * span
 
     return wait_time
