@@ -94,17 +94,31 @@ class RampingStages:
         found = self._stage_at(max(0.0, t))
         if found is None:
             return None
-        before, _, i = found
+        before, into, i = found
         stage = self.stages[i]
         moves = abs(stage.users - before)
+        jump = self._jump_into(i)
+        if jump and into < 1.0 and moves:
+            # A ramp right after a jump: first the jump, within its second.
+            return Target(before, float(jump))
         if moves == 0:
-            # A hold: whatever is missing (a user that could not start) comes within a second.
-            rate = float(max(1, stage.users))
+            # A hold: whatever is missing (a user that could not start, or the
+            # users a 0 s stage just moved) comes within a second.
+            rate = float(max(1, stage.users, jump))
         elif stage.duration == 0:  # pragma: no cover - a 0 s stage is never "current"
             rate = float(moves)
         else:
             rate = moves / stage.duration
         return Target(stage.users, rate)
+
+    def _jump_into(self, i: int) -> int:
+        """Users that the run of 0 s stages right before stage ``i`` moves at once."""
+        moved, j = 0, i - 1
+        while j >= 0 and self.stages[j].duration == 0:
+            prev = self.stages[j - 1].users if j > 0 else self.start_users
+            moved += abs(self.stages[j].users - prev)
+            j -= 1
+        return moved
 
     def users_at(self, t: float) -> int:
         """The users the plan keeps at ``t`` (what the runtime's ramp gives)."""

@@ -65,6 +65,18 @@ def test_a_zero_second_stage_jumps() -> None:
     assert plan.users_at(0) == 50
 
 
+def test_a_jump_down_or_up_after_a_ramp_takes_a_second_not_a_user_a_second() -> None:
+    # 100 users, then a 0 s stage to 0: all 100 leave within a second (not at 1/s).
+    down = RampingStages(parse_stages("30s:100,0s:0,30s:0"))
+    assert down.at(30.0) == Target(0, 100.0)
+    up = RampingStages(parse_stages("30s:100,0s:10,30s:10"))
+    assert up.at(30.0) == Target(10, 90.0)
+    # A ramp right after a jump: the jump first, then the stage's own rate.
+    ramp = RampingStages(parse_stages("30s:100,0s:0,30s:60"))
+    assert ramp.at(30.2) == Target(0, 100.0)
+    assert ramp.at(31.0) == Target(60, 2.0)
+
+
 def test_stages_start_from_start_users() -> None:
     plan = RampingStages((Stage(10, 0),), start_users=20)
     assert plan.at(0) == Target(0, 2.0)
