@@ -108,7 +108,7 @@ class ConnectionWatch:
         # The PAIR that reads the monitor is made here, on the caller's thread,
         # from a plain (non-asyncio) view of the same context, and connected
         # before any event can be missed; from then on only the thread uses it.
-        ctx = zmq.Context.shadow(sock.context.underlying)
+        ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.shadow(sock.context.underlying)
         self._pair: zmq.Socket[bytes] = ctx.socket(zmq.PAIR)
         self._pair.setsockopt(zmq.LINGER, 0)
         self._pair.connect(self._addr)
