@@ -75,6 +75,7 @@ __all__ = ["MasterRunner", "OnSecond"]
 log = logging.getLogger(__name__)
 
 _RECEIVE_PAUSE_S = 0.05  # far below the 1 s heartbeat, far above a frame's cost
+_LIVENESS_EVERY_S = 0.5  # a killed worker is seen within about this (kill -9: < 3 s)
 
 OnSecond = Callable[[int, HealthSample], None]
 """Called once a test second has closed: (second, the worst worker's health)."""
@@ -288,21 +289,41 @@ class MasterRunner(RunBase):
             for w in active)
 
     async def _liveness(self) -> None:
+        """Heartbeat the workers; the transport says who is gone, silence only who is slow.
+
+        A worker whose connection dropped (killed, stopped past the ZMTP
+        heartbeat timeout, cut off) is marked missing and its users move; one
+        that is connected but silent keeps its users and shows as saturated
+        (horde.net.peers). Before a verdict, what arrived meanwhile is read:
+        a worker that said Goodbye and then went away has left, not vanished.
+        """
         while True:
-            await asyncio.sleep(1.0)
-            now = self._loop.time()
+            await asyncio.sleep(_LIVENESS_EVERY_S)
             beat = MasterHeartbeat(test_time=round(self.elapsed, 3), test_id=self.test_id)
-            for w in self.fleet.connected():
-                self.channel.send(w.id, beat)
-            gone = self.fleet.find_silent(now)
-            self.fleet.prune(now)
+            gone = [w for w in self.fleet.connected()
+                    if self.channel.deliver(w.id, beat) == "gone"]
+            if gone:
+                await self._drain_received()
+                gone = [w for w in gone if w in self.fleet.connected()
+                        and self.channel.deliver(w.id, beat) == "gone"]
+            self.fleet.prune(self._loop.time())
             for w in gone:
-                log.warning("worker %s is silent: marked missing; its users move to the others",
-                            w.id)
+                log.warning("worker %s is gone (its connection dropped): marked missing; "
+                            "its users move to the others", w.id)
+                self.fleet.mark_missing(w)
                 self._stopped_or_gone(w.id)
             if gone:
                 self._fleet_changed.set()
                 self._rebalance()
+            for w in self.fleet.newly_slow(self._loop.time()):
+                log.warning("worker %s %s", w.id, w.warnings[-1] if w.warnings else "is slow")
+
+    async def _drain_received(self) -> None:
+        """Until the receive loop has handled every frame queued now (bounded)."""
+        deadline = self._loop.time() + 1.0
+        while self.channel.has_queued() and self._loop.time() < deadline:
+            await asyncio.sleep(_RECEIVE_PAUSE_S)
+        await asyncio.sleep(_RECEIVE_PAUSE_S)  # a batch taken but not yet handled
 
     # --- messages from workers ---------------------------------------------------------------
 
@@ -338,11 +359,12 @@ class MasterRunner(RunBase):
                 log.debug("ignored %s from unknown worker %s", type(msg).__name__, wid)
             return
         if record.state == "missing":
-            # Heard again without a new Hello: it never lost us; it rejoins.
-            log.warning("worker %s is back; it gets its share again", wid)
-            record.state = "running"
-            self._fleet_changed.set()
-            self._rebalance()
+            # Its connection dropped, so it lost us too: it stops its users and
+            # says Hello again (horde.runtime.worker). Until then it gets no
+            # share; what it reports meanwhile was served, so it still counts.
+            if isinstance(msg, StatsReport):
+                self._report(record, msg)
+            return
         if isinstance(msg, StatsReport):
             self._report(record, msg)
         elif isinstance(msg, WorkerHeartbeat):

@@ -169,6 +169,18 @@ class Population:
 
     # --- stopping everything ------------------------------------------------
 
+    def close_gates_threadsafe(self) -> None:
+        """No user starts a new request from now on; safe from any thread.
+
+        For the worker's connection watcher, which runs while this loop may be
+        blocked. Only attributes are set (no future, no task): copying a dict's
+        keys is one step under the GIL. Users spawned later have open gates,
+        so the loop must still stop everything when it runs again.
+        """
+        for slots in list(self._slots.values()):
+            for slot in list(slots):
+                slot.gate.closed = True
+
     def _all(self) -> list[UserSlot]:
         return [s for slots in self._slots.values() for s in slots] + list(self._stopping)
 
