@@ -118,6 +118,8 @@ class MasterRunner(RunBase):
         self._failures = DropLog(log, "master")
         self.failed_messages = 0
         """Messages dropped because handling them raised (each logged, at a bounded rate)."""
+        self._deferred = False
+        """Some worker's share is held back until others have shrunk (`_rebalance`)."""
 
     # --- lifecycle of the master itself ---------------------------------------------------
 
@@ -247,8 +249,22 @@ class MasterRunner(RunBase):
             log.warning("no worker connected: the users wait for one to join")
             return
         shares, rate = shares_of(self._class_targets, self.spawn_rate, [w.id for w in active])
+        # Shrink before growing: while any worker still holds more of a class
+        # than its new share (as it last reported), the others get no more of
+        # that class than they hold now. The rest follows when the shrinking
+        # workers report (StateChanged calls back here), so moving users never
+        # runs more than the target, even for a moment.
+        over = {c for w in active if w.test_id == self.test_id
+                for c, n in w.class_users.items() if n > shares[w.id].get(c, 0)}
+        self._deferred = False
         for w in active:
             share = shares[w.id]
+            if over:
+                held = w.class_users if w.test_id == self.test_id else {}
+                capped = {c: min(n, held.get(c, 0)) if c in over else n
+                          for c, n in share.items()}
+                self._deferred = self._deferred or capped != share
+                share = capped
             if w.test_id == self.test_id:
                 if share != w.assigned:
                     self.channel.send(w.id, Update(self.test_id, share, rate))
@@ -258,8 +274,9 @@ class MasterRunner(RunBase):
                 self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
-        log.info("users per worker: %s",
-                 ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active))
+        log.info("users per worker: %s%s",
+                 ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active),
+                 " (growing once the others have shrunk)" if self._deferred else "")
 
     # --- the clocks ------------------------------------------------------------------------
 
@@ -379,6 +396,8 @@ class MasterRunner(RunBase):
                 self._running_said_at[wid] = now
             if msg.state == "stopped" and msg.test_id == self.test_id:
                 self._stopped_or_gone(wid)
+            elif self._deferred:
+                self._rebalance()
         elif isinstance(msg, FilesAck):
             self._admission.files_ack(record, msg)
         elif isinstance(msg, WorkerError):
