@@ -67,11 +67,15 @@ class RunInfo:
     checks: list[CheckResult] = field(default_factory=list)
     """The --check thresholds judged on this run's figures (filled by the caller
     that knows the checks: the command line, the web UI), in the order given."""
+    unplaced_users: int = 0
+    """Users of the target that fit on no worker (a distributed run's capacity)."""
+    unplaced_advice: str = ""
 
     @property
     def warnings(self) -> list[str]:
-        """Generator warnings, then each worker's, prefixed with its id."""
-        out = list(self.generator.warnings)
+        """Unplaced users, generator warnings, then each worker's, prefixed with its id."""
+        out = [self.unplaced_advice] if self.unplaced_users and self.unplaced_advice else []
+        out.extend(self.generator.warnings)
         for w in self.workers:
             out.extend(f"worker {w.id}: {msg}" for msg in w.warnings)
         return out

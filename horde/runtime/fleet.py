@@ -75,6 +75,8 @@ class WorkerRecord:
     warnings: list[str] = field(default_factory=list)
     rps: float = 0.0
     """Requests it reported during the master's last closed second."""
+    capacity: int | None = None
+    """Users it can hold, as its Hello said (None: no known limit)."""
     second_requests: int = 0
     _lags: Histogram = field(default_factory=Histogram, repr=False)
     _lag_p99_ms: float = field(default=0.0, repr=False)
@@ -121,6 +123,15 @@ class WorkerRecord:
     def saturated(self) -> bool:
         return self._streak >= SATURATED_FOR_S
 
+    def room(self, now: float) -> int | None:
+        """How many users it may be given: its capacity, and, while it is
+        saturated, no more than it was given already (never pile onto it)."""
+        cap = self.capacity
+        if self.test_id is not None and (self.saturated or self.silent_for(now) >= SLOW_AFTER_S):
+            given = sum(self.assigned.values())
+            cap = given if cap is None else min(cap, given)
+        return cap
+
     def silent_for(self, now: float) -> float:
         return max(0.0, now - self.last_seen)
 
@@ -164,13 +175,14 @@ class Fleet:
     def all(self) -> list[WorkerRecord]:
         return list(self._workers.values())
 
-    def add(self, worker_id: str, host: str, pid: int, now: float) -> WorkerRecord:
+    def add(self, worker_id: str, host: str, pid: int, now: float,
+            capacity: int | None = None) -> WorkerRecord:
         """A welcomed worker (a returning one keeps its statistics and warnings)."""
         record = self._workers.get(worker_id)
         if record is None:
             record = WorkerRecord(worker_id, host, pid, joined_at=now)
             self._workers[worker_id] = record
-        record.host, record.pid = host, pid
+        record.host, record.pid, record.capacity = host, pid, capacity
         record.state, record.last_seen, record.test_id = "joining", now, None
         return record
 

@@ -44,7 +44,7 @@ from horde.net import MasterChannel
 from horde.net.droplog import DropLog
 from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.dispatch import shares_of, start_message, targets_for
+from horde.runtime.dispatch import placement_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
@@ -120,6 +120,9 @@ class MasterRunner(RunBase):
         """Messages dropped because handling them raised (each logged, at a bounded rate)."""
         self._deferred = False
         """Some worker's share is held back until others have shrunk (`_rebalance`)."""
+        self.unplaced_users = 0
+        """Users of the target that fit on no worker (capacity, saturation)."""
+        self.unplaced_advice = ""
 
     # --- lifecycle of the master itself ---------------------------------------------------
 
@@ -225,6 +228,8 @@ class MasterRunner(RunBase):
             host=self.options.host or "",
             generator=self.fleet.run_health(),
             workers=self.workers(),
+            unplaced_users=self.unplaced_users,
+            unplaced_advice=self.unplaced_advice,
         )
 
     def counts(self) -> Mapping[str, int]:
@@ -248,7 +253,11 @@ class MasterRunner(RunBase):
         if not active:
             log.warning("no worker connected: the users wait for one to join")
             return
-        shares, rate = shares_of(self._class_targets, self.spawn_rate, [w.id for w in active])
+        now = self._loop.time()
+        placement, rate = placement_of(self._class_targets, self.spawn_rate,
+                                       {w.id: w.room(now) for w in active})
+        shares = placement.shares
+        self._note_unplaced(placement.unplaced_total, active)
         # Shrink before growing: while any worker still holds more of a class
         # than its new share (as it last reported), the others get no more of
         # that class than they hold now. The rest follows when the shrinking
@@ -277,6 +286,18 @@ class MasterRunner(RunBase):
         log.info("users per worker: %s%s",
                  ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active),
                  " (growing once the others have shrunk)" if self._deferred else "")
+
+    def _note_unplaced(self, unplaced: int, active: list[WorkerRecord]) -> None:
+        """Users that fit on no worker wait; say so (once per change) and what to add."""
+        if unplaced == self.unplaced_users:
+            return
+        self.unplaced_users = unplaced
+        if unplaced:
+            self.unplaced_advice = unplaced_advice(unplaced, active)
+            log.warning("%s", self.unplaced_advice)
+        else:
+            self.unplaced_advice = ""
+            log.info("every user is placed again")
 
     # --- the clocks ------------------------------------------------------------------------
 
@@ -334,6 +355,8 @@ class MasterRunner(RunBase):
                 self._rebalance()
             for w in self.fleet.newly_slow(self._loop.time()):
                 log.warning("worker %s %s", w.id, w.warnings[-1] if w.warnings else "is slow")
+            if self.unplaced_users and not gone:
+                self._rebalance()  # room may have come back (a worker recovered)
 
     async def _drain_received(self) -> None:
         """Until the receive loop has handled every frame queued now (bounded)."""
@@ -440,3 +463,13 @@ class MasterRunner(RunBase):
             return
         record.requests += requests
         record.second_requests += requests
+
+
+def unplaced_advice(unplaced: int, active: list[WorkerRecord]) -> str:
+    """What the person reads when users fit nowhere: how many, why, what to add."""
+    caps = [w.capacity for w in active if w.capacity]
+    per = max(caps) if caps else 0
+    more = f" (about {-(-unplaced // per)} more at {per:,} users each)" if per else ""
+    return (f"{unplaced:,} users fit on no worker and wait: every worker is at its capacity "
+            f"(open-file limit) or saturated; add workers{more}")
+

@@ -38,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import secrets
 import shutil
 import socket
@@ -81,7 +82,7 @@ from horde.wire import (
 )
 
 __all__ = ["WorkerRuntime", "WorkerOptions", "WorkerOutcome", "LoadFn", "MASTER_UNRESPONSIVE_S",
-           "MAX_PENDING_REPORTS", "new_worker_id"]
+           "MAX_PENDING_REPORTS", "new_worker_id", "user_capacity", "FD_MARGIN"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,25 @@ LoadFn = Callable[[Path], tuple[Sequence[type[User]], Events]]
 """Load the scripts at a path: (user classes, events with the scripts' listeners)."""
 
 Outcome = Literal["quit", "refused", "gave_up", "broken"]
+
+
+FD_MARGIN = 200
+"""Open files kept back from users: sockets to the master, logs, /proc reads, the script's own."""
+
+
+def user_capacity() -> int | None:
+    """Users this process can hold: its open-file limit minus `FD_MARGIN`.
+
+    Each connected user holds at least one socket, so beyond this the process
+    runs out of files (EMFILE) and fails instead of slowing down.
+    """
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY:
+        return None
+    return max(0, int(soft) - FD_MARGIN)
 
 
 def new_worker_id() -> str:
@@ -270,7 +290,8 @@ class WorkerRuntime:
     def _hello(self) -> Hello:
         return Hello(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
                      horde_version=__version__, protocol=PROTOCOL_VERSION,
-                     cores=os.cpu_count() or 1, files_sha=self.options.own_files_sha)
+                     cores=os.cpu_count() or 1, files_sha=self.options.own_files_sha,
+                     capacity=user_capacity())
 
     async def _receive(self) -> None:
         while True:

@@ -196,3 +196,25 @@ def test_time_sleep_in_tasks_keeps_exact_counts_distributed(
     # handful a blocking sleep would allow, and exactly what the target saw.
     assert result["total"]["requests"] == plain_target.counts().total >= 60
     assert [w.wait(15) for w in workers] == [0, 0]
+
+
+def test_users_beyond_every_workers_capacity_wait_visibly(
+        fleet: Fleet, plain_target: Target) -> None:
+    """Two workers that may hold 60 users each (open-file limit 260 minus a
+    margin of 200): of 150 users, 120 run, 30 wait, and the result says so."""
+    port = free_port()
+    script = write_script(fleet.directory / "m", SCRIPT.replace("constant(0.01)",
+                                                                "constant(0.5)"))
+    master = fleet.master(port, script, plain_target.url, "-u", "150", "-r", "500", "-t", "5s",
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s")
+    fleet.prefix = ["prlimit", "--nofile=260:260", "--"]
+    workers = [fleet.worker(port, "--reconnect-timeout", "20s", name=f"w{i}") for i in range(2)]
+    fleet.prefix = []
+    assert master.wait(60) == 0, master.stderr()
+    result = fleet.result()
+    assert sorted(w["users"] for w in result["workers"]) == [60, 60]
+    assert result["unplaced_users"] == 30
+    assert "30 users fit on no worker" in master.stderr()
+    assert "add workers (about 1 more at 60 users each)" in master.stdout()
+    assert result["total"]["requests"] == plain_target.counts().total > 0
+    assert [w.wait(15) for w in workers] == [0, 0]
