@@ -46,9 +46,14 @@ class WorkerSummary:
     heartbeat_age_s: float = 0.0
     """Seconds since the master last heard from this worker."""
     saturated: bool = False
-    """CPU above 90% or loop-lag p99 above 10 ms, sustained (decided by the master)."""
+    """CPU above 90% or loop-lag p99 above 10 ms, sustained, or silent while
+    connected (decided by the master)."""
     loop_lag_ms: float = 0.0
     """Loop-lag p99 in the last heartbeat (its last second); `loop_lag_p99_ms` is the run's."""
+    spawn_rate: float = 0.0
+    """Users a second it starts now, after back-pressure (0: not ramping)."""
+    capacity: int | None = None
+    """Users it can hold (open-file limit minus a margin); None: no known limit."""
 
 
 @dataclass(frozen=True, slots=True)

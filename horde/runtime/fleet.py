@@ -77,6 +77,8 @@ class WorkerRecord:
     """Requests it reported during the master's last closed second."""
     capacity: int | None = None
     """Users it can hold, as its Hello said (None: no known limit)."""
+    spawn_rate: float = 0.0
+    """Its effective spawn rate (after back-pressure), as its last heartbeat said."""
     second_requests: int = 0
     _lags: Histogram = field(default_factory=Histogram, repr=False)
     _lag_p99_ms: float = field(default=0.0, repr=False)
@@ -91,10 +93,11 @@ class WorkerRecord:
             self.warnings.append(message)
 
     def heartbeat(self, cpu: float, lag_p99_ms: float, users: int, memory: int,
-                  state: str) -> str | None:
+                  state: str, spawn_rate: float = 0.0) -> str | None:
         """Record one heartbeat; returns a warning when a saturation streak reaches its limit."""
         self.cpu_percent, self.users, self.memory_rss = cpu, users, memory
         self.loop_lag_ms = lag_p99_ms
+        self.spawn_rate = spawn_rate
         self.worker_state = state
         self.cpu_percent_max = max(self.cpu_percent_max, cpu)
         # Folded only when read: a heartbeat must stay cheap with 1,000 workers.
@@ -154,6 +157,8 @@ class WorkerRecord:
             memory_bytes=self.memory_rss, heartbeat_age_s=round(max(0.0, now - self.last_seen), 1),
             saturated=(self.saturated and connected) or slow,
             loop_lag_ms=self.loop_lag_ms,
+            spawn_rate=round(self.spawn_rate, 1) if connected else 0.0,
+            capacity=self.capacity,
         )
 
 

@@ -409,7 +409,7 @@ class MasterRunner(RunBase):
             self._report(record, msg)
         elif isinstance(msg, WorkerHeartbeat):
             warning = record.heartbeat(msg.cpu_percent, msg.loop_lag_p99_ms, msg.users,
-                                       msg.memory_rss, msg.state)
+                                       msg.memory_rss, msg.state, msg.spawn_rate)
             if warning:
                 log.warning("worker %s %s", wid, warning)
         elif isinstance(msg, StateChanged):

@@ -53,7 +53,7 @@ from horde.errors import HordeError
 from horde.events import Events
 from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
-from horde.runtime.health import HealthMonitor, HealthSample
+from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.runtime.procstats import RssReader
 from horde.stats import StatsDelta
@@ -90,6 +90,10 @@ MASTER_UNRESPONSIVE_S = 60.0
 """A connected master that says nothing for this long is treated as gone."""
 MAX_PENDING_REPORTS = 300
 HELLO_EVERY_S = 1.0
+LAGGING_PACE = 0.25
+"""Ramp speed while the loop lags past the limit (starting users is what makes it lag)."""
+BUSY_PACE = 0.5
+"""Ramp speed while CPU is past the limit but the loop keeps up."""
 
 LoadFn = Callable[[Path], tuple[Sequence[type[User]], Events]]
 """Load the scripts at a path: (user classes, events with the scripts' listeners)."""
@@ -165,6 +169,8 @@ class WorkerRuntime:
         self._wake = asyncio.Event()
         self._health = HealthMonitor(self._loop, watchdog=False)  # the runner's has one
         self._rss = RssReader()  # reads without a new file: works when files run out
+        self._last_health = HealthSample(0.0, 0.0)
+        self._throttled = False
         self._sent_counts: dict[str, int] | None = None
         self._sent_state = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -377,6 +383,7 @@ class WorkerRuntime:
                                   maxlen=MAX_PENDING_REPORTS)
             self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
             self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
+            self._runner.population.pace = self._pace
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
             self._state_changed()
 
@@ -447,10 +454,27 @@ class WorkerRuntime:
         if self._channel.send(StateChanged(state=state, test_id=self._test_id, users=counts)):
             self._sent_counts, self._sent_state = counts, state
 
+    def _pace(self) -> float:
+        """Back-pressure on ramps: slower while this process is over its health limits."""
+        sample = self._last_health
+        if sample.loop_lag_p99_ms > LAG_LIMIT_MS:
+            pace = LAGGING_PACE
+        elif sample.cpu_percent > CPU_LIMIT_PERCENT:
+            pace = BUSY_PACE
+        else:
+            pace = 1.0
+        if pace < 1.0 and not self._throttled and self._runner is not None:
+            log.warning("worker %s: spawning slowed to %.0f%% (CPU %.0f%%, loop lag p99 %.1f ms "
+                        "over the health limits)", self.worker_id, pace * 100,
+                        sample.cpu_percent, sample.loop_lag_p99_ms)
+        self._throttled = pace < 1.0
+        return pace
+
     def _heartbeat(self) -> None:
         if self._channel.master_gone:
             return  # act on that first (`_session`), send nothing new
         sample: HealthSample = self._health.sample()
+        self._last_health = sample
         runner = self._runner
         users = runner.population.count if runner is not None else 0
         rss = self._rss.read()
@@ -460,6 +484,7 @@ class WorkerRuntime:
             users=users, cpu_percent=max(0.0, sample.cpu_percent),
             loop_lag_p99_ms=max(0.0, sample.loop_lag_p99_ms), memory_rss=rss, seq=self._beat,
             test_id=self._test_id,
+            spawn_rate=runner.population.effective_spawn_rate if runner is not None else 0.0,
         ))
         self._state_changed()
         self._flush_pending()

@@ -252,6 +252,8 @@ class WorkerHeartbeat(_Msg, frozen=True, tag="whb"):
     memory_rss: NonNeg
     seq: NonNeg
     test_id: str | None = None
+    spawn_rate: NonNegFloat = 0.0
+    """Users it starts (or stops) per second now, after back-pressure; 0: not ramping."""
 
 
 class StateChanged(_Msg, frozen=True, tag="state"):
