@@ -381,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--soak", action="store_true", help="run the soak instead")
     parser.add_argument("--soak-users", type=int, default=5_000)
     parser.add_argument("--soak-minutes", type=float, default=30.0)
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, results)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="horde-case-study-"))
     try:
@@ -395,7 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"case_study_50k: {exc}", file=sys.stderr)
         return 2
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"work dir kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
