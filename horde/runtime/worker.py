@@ -479,6 +479,8 @@ class WorkerRuntime:
         users = runner.population.count if runner is not None else 0
         rss = self._rss.read()
         self._beat += 1
+        # Class counts first: the master never shows a user total newer than them.
+        self._state_changed()
         self._channel.send(WorkerHeartbeat(
             state=self._current_state(),
             users=users, cpu_percent=max(0.0, sample.cpu_percent),
@@ -486,5 +488,4 @@ class WorkerRuntime:
             test_id=self._test_id,
             spawn_rate=runner.population.effective_spawn_rate if runner is not None else 0.0,
         ))
-        self._state_changed()
         self._flush_pending()
