@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import resource
 import secrets
 import shutil
 import socket
@@ -53,8 +52,9 @@ from horde.errors import HordeError
 from horde.events import Events
 from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
-from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthMonitor, HealthSample
+from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.runtime.pressure import pace_for, user_capacity
 from horde.runtime.procstats import RssReader
 from horde.stats import StatsDelta
 from horde.user import User
@@ -82,7 +82,7 @@ from horde.wire import (
 )
 
 __all__ = ["WorkerRuntime", "WorkerOptions", "WorkerOutcome", "LoadFn", "MASTER_UNRESPONSIVE_S",
-           "MAX_PENDING_REPORTS", "new_worker_id", "user_capacity", "FD_MARGIN"]
+           "MAX_PENDING_REPORTS", "new_worker_id"]
 
 log = logging.getLogger(__name__)
 
@@ -90,34 +90,11 @@ MASTER_UNRESPONSIVE_S = 60.0
 """A connected master that says nothing for this long is treated as gone."""
 MAX_PENDING_REPORTS = 300
 HELLO_EVERY_S = 1.0
-LAGGING_PACE = 0.25
-"""Ramp speed while the loop lags past the limit (starting users is what makes it lag)."""
-BUSY_PACE = 0.5
-"""Ramp speed while CPU is past the limit but the loop keeps up."""
 
 LoadFn = Callable[[Path], tuple[Sequence[type[User]], Events]]
 """Load the scripts at a path: (user classes, events with the scripts' listeners)."""
 
 Outcome = Literal["quit", "refused", "gave_up", "broken"]
-
-
-FD_MARGIN = 200
-"""Open files kept back from users: sockets to the master, logs, /proc reads, the script's own."""
-
-
-def user_capacity() -> int | None:
-    """Users this process can hold: its open-file limit minus `FD_MARGIN`.
-
-    Each connected user holds at least one socket, so beyond this the process
-    runs out of files (EMFILE) and fails instead of slowing down.
-    """
-    try:
-        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (OSError, ValueError):
-        return None
-    if soft == resource.RLIM_INFINITY:
-        return None
-    return max(0, int(soft) - FD_MARGIN)
 
 
 def new_worker_id() -> str:
@@ -457,12 +434,7 @@ class WorkerRuntime:
     def _pace(self) -> float:
         """Back-pressure on ramps: slower while this process is over its health limits."""
         sample = self._last_health
-        if sample.loop_lag_p99_ms > LAG_LIMIT_MS:
-            pace = LAGGING_PACE
-        elif sample.cpu_percent > CPU_LIMIT_PERCENT:
-            pace = BUSY_PACE
-        else:
-            pace = 1.0
+        pace = pace_for(sample)
         if pace < 1.0 and not self._throttled and self._runner is not None:
             log.warning("worker %s: spawning slowed to %.0f%% (CPU %.0f%%, loop lag p99 %.1f ms "
                         "over the health limits)", self.worker_id, pace * 100,
