@@ -48,9 +48,11 @@ def fleet(tmp_path: Path) -> Iterator[Fleet]:
 
 def _api(base: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
+    # As the UI's own page: actions name it as their Origin (horde/web/guard.py).
     request = urllib.request.Request(base + path, data=data,
                                      method="GET" if body is None else "POST",
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json",
+                                              "origin": base})
     with urllib.request.urlopen(request, timeout=5) as answer:
         return dict(json.loads(answer.read()))
 
