@@ -346,6 +346,11 @@ def case(args: argparse.Namespace, url: str, work: Path) -> None:
         raise SetupError(f"Locust wrote no history (exit {lrun.returncode})")
     lfig = locust_figures(history, lrun.peak_rss, 20)
     show(lfig, expected)
+    llog = (work / "locust.log").read_text(errors="replace")
+    missing = llog.count("failed to send heartbeat")
+    print(f"   exit code {lrun.returncode}; its workers missed a heartbeat {missing} times"
+          + ("; Locust stopped the test: the last worker went missing"
+             if "last worker went missing" in llog else ""))
     print(f"\n== side by side: horde {fig.steady_rps:,.0f} req/s, p99 {fig.p99_median_ms:.1f} ms, "
           f"{fig.peak_rss / 2**20:,.0f} MiB | Locust {lfig.steady_rps:,.0f} req/s, "
           f"p99 {lfig.p99_median_ms:.1f} ms, {lfig.peak_rss / 2**20:,.0f} MiB")
