@@ -120,6 +120,7 @@ class MasterRunner(RunBase):
         """Messages dropped because handling them raised (each logged, at a bounded rate)."""
         self._deferred = False
         """Some worker's share is held back until others have shrunk (`_rebalance`)."""
+        self._quitting = False
         self.unplaced_users = 0
         """Users of the target that fit on no worker (capacity, saturation)."""
         self.unplaced_advice = ""
@@ -151,6 +152,7 @@ class MasterRunner(RunBase):
         return True
 
     def quit_workers(self, reason: str = "the master is done") -> None:
+        self._quitting = True  # they leave now because we asked: not "missing"
         for w in self.fleet.connected():
             self.channel.send(w.id, Quit(reason))
 
@@ -337,6 +339,8 @@ class MasterRunner(RunBase):
         """
         while True:
             await asyncio.sleep(_LIVENESS_EVERY_S)
+            if self._quitting:
+                continue
             beat = MasterHeartbeat(test_time=round(self.elapsed, 3), test_id=self.test_id)
             gone = [w for w in self.fleet.connected()
                     if self.channel.deliver(w.id, beat) == "gone"]
