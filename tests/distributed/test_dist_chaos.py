@@ -182,8 +182,6 @@ class Sleeper(HttpUser):
 """
 
 
-@pytest.mark.xfail(reason="needs the 'scaleproc' helper's cooperative time.sleep (issue 8 "
-                          "item 5), not on main yet", strict=False)
 def test_time_sleep_in_tasks_keeps_exact_counts_distributed(
         fleet: Fleet, plain_target: Target) -> None:
     port = free_port()
