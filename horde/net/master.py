@@ -53,6 +53,7 @@ from zmq.utils.monitor import parse_monitor_message
 from horde.errors import HordeError, ProtocolError, UsageError
 from horde.net.droplog import DropLog
 from horde.net.keys import CurveKeys
+from horde.net.peers import Delivery, delivery
 from horde.net.ratelimit import PeerRates
 from horde.net.sockets import (
     DEFAULT_HWM,
@@ -270,6 +271,23 @@ class MasterChannel:
         for worker_id, route in list(self._routes.items()):
             if not self._alive(route):
                 del self._routes[worker_id]
+
+    def deliver(self, worker_id: str, msg: WorkerBound) -> Delivery:
+        """Like `send`, but says why not: "full" (slow peer) or "gone" (no connection).
+
+        The transport's verdict (horde.net.peers): a worker whose event loop
+        lags stays connected, because libzmq's I/O thread answers heartbeats.
+        """
+        sock = self._socket()
+        route = self._routes.get(worker_id)
+        if route is None:
+            return "gone"
+        return delivery(sock.send_multipart([route, encode(msg)], flags=zmq.DONTWAIT))
+
+    def has_queued(self) -> bool:
+        """Whether frames wait to be read (judge silence only after reading them)."""
+        events = self._socket().getsockopt(zmq.EVENTS)
+        return bool(int(events) & zmq.POLLIN)
 
     async def recv(self) -> tuple[str, MasterBound]:
         """The next well-formed message and the id of the worker that sent it."""

@@ -20,25 +20,31 @@ Invariants:
   `HANDSHAKE_FAILURES` times in a row without one success) is told apart
   from silence through the socket's monitor: `recv` raises `HordeError`
   saying so, and the worker ends instead of waiting for a master that will
-  never take it.
+  never take it;
+* `master_gone` becomes True when an established connection to the master
+  drops (horde.net.peers: the transport decides, not the event loop), and
+  ``on_master_gone`` is called then, from a watcher thread, even while the
+  event loop is blocked; both reset with `reconnect`. The same thread reads
+  the monitor for the handshake events above (one monitor per socket).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
+import threading
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 import zmq
 import zmq.asyncio
-from zmq.utils.monitor import parse_monitor_message
 
 from horde.errors import HordeError, ProtocolError, UsageError
 from horde.net.droplog import DropLog
 from horde.net.keys import CurveKeys
+from horde.net.peers import ConnectionWatch
 from horde.net.sockets import (
     DEFAULT_HWM,
     DEFAULT_PORT,
@@ -73,6 +79,7 @@ class WorkerChannel:
         curve: CurveKeys | None = None,
         hwm: int = DEFAULT_HWM,
         max_frame: int = MAX_FRAME_FROM_MASTER,
+        on_master_gone: Callable[[], None] | None = None,
     ) -> None:
         if not worker_id or not worker_id.isprintable() or len(worker_id.encode()) > 240:
             raise UsageError(f"worker id {worker_id!r} must be 1-240 bytes of printable text")
@@ -88,7 +95,10 @@ class WorkerChannel:
         self._sock: zmq.asyncio.Socket | None = None
         self._drops = DropLog(log, f"worker {worker_id} channel")
         self._refusal: asyncio.Future[str] | None = None
-        self._monitors: set[asyncio.Task[None]] = set()
+        self._on_master_gone = on_master_gone
+        self._gone = threading.Event()
+        self._watcher: ConnectionWatch | None = None
+        self._broken_off = 0
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -110,18 +120,24 @@ class WorkerChannel:
                 apply_curve_client(sock, self._curve)
             if self._refusal is None:
                 self._refusal = asyncio.get_running_loop().create_future()
-            monitor = sock.get_monitor_socket(MONITOR_EVENTS)
-            task = asyncio.get_running_loop().create_task(self._watch(monitor),
-                                                          name="worker-monitor")
-            self._monitors.add(task)
-            task.add_done_callback(self._monitors.discard)
+            self._gone.clear()
+            self._broken_off = 0
+            loop = asyncio.get_running_loop()
+
+            def on_event(kind: int, value: int) -> None:  # from the watcher thread
+                loop.call_soon_threadsafe(self._handshake_event, kind, value)
+
+            self._watcher = ConnectionWatch(sock, self._transport_dropped,
+                                            events=MONITOR_EVENTS, on_event=on_event)
             sock.connect(self.endpoint)
         except zmq.ZMQError as exc:
+            self._stop_watch()
             sock.close(linger=0)
             raise UsageError(
                 f"cannot connect to the master at {self.endpoint}: {exc.strerror}"
             ) from exc
         except BaseException:
+            self._stop_watch()
             sock.close(linger=0)
             raise
         self._sock = sock
@@ -132,13 +148,37 @@ class WorkerChannel:
         await self.start()
 
     def _close_socket(self) -> None:
-        for task in list(self._monitors):
-            task.cancel()
+        self._stop_watch()  # before the socket closes (horde.net.peers)
         sock, self._sock = self._sock, None
         if sock is not None:
-            with contextlib.suppress(zmq.ZMQError):
-                sock.disable_monitor()
             sock.close(linger=0)
+
+    # --- is the master there? (horde.net.peers) --------------------------------
+
+    def _transport_dropped(self) -> None:  # called from the watcher thread
+        self._gone.set()
+        if self._on_master_gone is not None:
+            self._on_master_gone()
+
+    def _stop_watch(self) -> None:
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.stop()
+
+    @property
+    def master_gone(self) -> bool:
+        """The connection to the master dropped since the last (re)connect."""
+        return self._gone.is_set()
+
+    @property
+    def master_connected(self) -> bool:
+        return self._watcher is not None and self._watcher.connected
+
+    def has_queued(self) -> bool:
+        """Whether messages from the master wait to be read."""
+        if self._sock is None:
+            return False
+        return bool(int(self._sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN)
 
     @property
     def refusal(self) -> str | None:
@@ -150,34 +190,24 @@ class WorkerChannel:
         if self._refusal is not None and not self._refusal.done():
             self._refusal.set_result(why)
 
-    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
-        """Read the socket's handshake events until it closes."""
+    def _handshake_event(self, kind: int, value: int) -> None:
+        """One monitor event, in the loop: tell a refused secret apart from silence."""
         curve = self._curve is not None
         where = f"the master at {self.endpoint}"
-        broken_off = 0
-        try:
-            while True:
-                try:
-                    event = parse_monitor_message(await monitor.recv_multipart())
-                except (zmq.ZMQError, ValueError, IndexError):
-                    return
-                kind, value = event["event"], event["value"]
-                if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
-                    broken_off = 0
-                elif kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and curve:
-                    # The master closed the connection inside the handshake: it
-                    # could not open our greeting, sealed for another master key.
-                    broken_off += 1
-                    if broken_off >= HANDSHAKE_FAILURES:
-                        self._refused(self._wrong_secret(
-                            f"{where} broke off the secure handshake {broken_off} times: "
-                            "it holds another secret (or it is not a horde master)"))
-                else:
-                    why = handshake_failure(kind, value, curve=curve)
-                    if why is not None:
-                        self._refused(self._explain(where, kind, why))
-        finally:
-            monitor.close(linger=0)
+        if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._broken_off = 0
+        elif kind == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL and curve:
+            # The master closed the connection inside the handshake: it
+            # could not open our greeting, sealed for another master key.
+            self._broken_off += 1
+            if self._broken_off >= HANDSHAKE_FAILURES:
+                self._refused(self._wrong_secret(
+                    f"{where} broke off the secure handshake {self._broken_off} times: "
+                    "it holds another secret (or it is not a horde master)"))
+        else:
+            why = handshake_failure(kind, value, curve=curve)
+            if why is not None:
+                self._refused(self._explain(where, kind, why))
 
     def _wrong_secret(self, text: str) -> str:
         if self._curve is not None and not self._curve.from_secret:

@@ -9,7 +9,15 @@ from horde.plan.duration import format_duration, parse_duration
 from horde.plan.executor import Executor, Target, class_targets
 from horde.plan.ramp import RampPlan, users_at
 from horde.plan.shape import CommonOptions, LoadTestShape, ShapePlan
-from horde.plan.split import ClassSpec, class_counts, split_counts, split_rate, split_users
+from horde.plan.split import (
+    ClassSpec,
+    Placement,
+    class_counts,
+    split_capped,
+    split_counts,
+    split_rate,
+    split_users,
+)
 from horde.plan.stages import RampingStages, Stage, parse_stages
 from horde.plan.steady import SteadyUsers
 
@@ -19,6 +27,8 @@ __all__ = [
     "ClassSpec",
     "class_counts",
     "split_counts",
+    "split_capped",
+    "Placement",
     "split_users",
     "split_rate",
     "users_at",

@@ -27,17 +27,32 @@ Per worker (`split_users`):
   picture (the fleet-wide counts never depend on the number of workers).
 
 `split_rate` divides the spawn rate so the fleet-wide rate holds.
+
+Within capacity (`split_capped`): never amplify overload.
+
+* no worker gets more users than its capacity (``None``: no limit); the
+  caller sets a saturated worker's capacity to what it holds now, so users
+  are never moved onto it;
+* the users placed are ``min(total, sum of capacities)``; the rest are
+  returned as ``unplaced`` per class (they wait, visibly, for capacity);
+* placed users are divided over the classes in proportion to their counts
+  (largest remainder, as `class_counts`), so a shortage hits every class
+  alike;
+* per-worker totals are as even as the capacities allow: a worker below its
+  capacity holds at least as many users as any other worker, minus one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from horde.errors import UsageError
 
-__all__ = ["ClassSpec", "class_counts", "split_users", "split_counts", "split_rate"]
+__all__ = ["ClassSpec", "Placement", "class_counts", "split_users", "split_counts", "split_rate",
+           "split_capped"]
 
 ClassSpec = tuple[str, float, int]
 """(class name, weight, fixed_count); fixed_count 0 means "use the weight"."""
@@ -149,3 +164,97 @@ def split_rate(rate: float, n_workers: int) -> float:
     if not rate > 0:  # also rejects NaN
         raise UsageError(f"the spawn rate must be > 0, not {rate!r}")
     return rate / n_workers
+
+
+@dataclass(frozen=True)
+class Placement(Generic[W]):
+    """Per-worker, per-class targets within capacity, and what fits nowhere."""
+
+    shares: dict[W, dict[str, int]]
+    unplaced: dict[str, int]
+
+    @property
+    def unplaced_total(self) -> int:
+        return sum(self.unplaced.values())
+
+
+def _fill(total: int, workers: Sequence[W], capacity: Mapping[W, int | None]) -> dict[W, int]:
+    """Water-filling: per-worker totals, even up to each capacity, extras in worker order."""
+    room: dict[W, int | None] = {}
+    for w in workers:
+        cap = capacity.get(w)
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            raise ValueError(f"capacity of {w!r} must be a whole number >= 0 or None, not {cap!r}")
+        room[w] = cap
+    got = dict.fromkeys(workers, 0)
+    left = total
+    while left > 0:
+        open_ = [w for w in workers if room[w] is None or room[w] != 0]
+        if not open_:
+            break
+        each = left // len(open_)
+        if each == 0:
+            for w in open_[:left]:
+                got[w] += 1
+                r = room[w]
+                room[w] = None if r is None else r - 1
+            break
+        for w in open_:
+            r = room[w]
+            give = each if r is None else min(each, r)
+            got[w] += give
+            room[w] = None if r is None else r - give
+            left -= give
+    return got
+
+
+def _proportional(counts: Mapping[str, int], placed: int) -> dict[str, int]:
+    """``placed`` users over the classes in proportion to ``counts`` (largest remainder)."""
+    total = sum(counts.values())
+    if placed >= total:
+        return dict(counts)
+    quotas = [(name, Fraction(placed * n, total)) for name, n in counts.items()]
+    out = {name: int(q) for name, q in quotas}
+    spare = placed - sum(out.values())
+    for name, _ in sorted(quotas, key=lambda item: item[1] - out[item[0]], reverse=True)[:spare]:
+        out[name] += 1
+    return out
+
+
+def split_capped(counts: Mapping[str, int], workers: Sequence[W],
+                 capacity: Mapping[W, int | None]) -> Placement[W]:
+    """Spread fleet-wide per-class counts over ``workers`` within each one's capacity.
+
+    See the module docstring. With no worker at all, every user is unplaced.
+    """
+    if len(set(workers)) != len(workers):
+        raise ValueError("worker ids must be unique")
+    for name, n in counts.items():
+        if n < 0:
+            raise ValueError(f"negative count for {name!r}")
+    totals = _fill(sum(counts.values()), workers, capacity)
+    placed = _proportional(counts, sum(totals.values()))
+    unplaced = {name: counts[name] - placed[name] for name in counts}
+    shares: dict[W, dict[str, int]] = {w: dict.fromkeys(counts, 0) for w in workers}
+    room = dict(totals)
+    cursor = 0
+    n = len(workers)
+    position = {w: i for i, w in enumerate(workers)}
+    for name, count in placed.items():
+        # Deal one class round-robin over the workers with room left, carrying
+        # on from where the previous class stopped (what keeps totals even).
+        left = count
+        while left > 0:
+            order = [workers[(cursor + i) % n] for i in range(n)]
+            open_ = [w for w in order if room[w] > 0]
+            each = max(1, left // len(open_))
+            for w in open_:
+                give = min(each, room[w], left)
+                shares[w][name] += give
+                room[w] -= give
+                left -= give
+                if give and each == 1:
+                    cursor = (position[w] + 1) % n
+                if left == 0:
+                    break
+    return Placement(shares, unplaced)

@@ -93,6 +93,7 @@ def result_dict(snapshot: StatsSnapshot, info: RunInfo) -> dict[str, Any]:
         ],  # fmt: skip
         "generator": asdict(info.generator),
         "workers": [asdict(w) for w in info.workers],
+        "unplaced_users": info.unplaced_users,
     }
 
 

@@ -46,9 +46,14 @@ class WorkerSummary:
     heartbeat_age_s: float = 0.0
     """Seconds since the master last heard from this worker."""
     saturated: bool = False
-    """CPU above 90% or loop-lag p99 above 10 ms, sustained (decided by the master)."""
+    """CPU above 90% or loop-lag p99 above 10 ms, sustained, or silent while
+    connected (decided by the master)."""
     loop_lag_ms: float = 0.0
     """Loop-lag p99 in the last heartbeat (its last second); `loop_lag_p99_ms` is the run's."""
+    spawn_rate: float = 0.0
+    """Users a second it starts now, after back-pressure (0: not ramping)."""
+    capacity: int | None = None
+    """Users it can hold (open-file limit minus a margin); None: no known limit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +72,15 @@ class RunInfo:
     checks: list[CheckResult] = field(default_factory=list)
     """The --check thresholds judged on this run's figures (filled by the caller
     that knows the checks: the command line, the web UI), in the order given."""
+    unplaced_users: int = 0
+    """Users of the target that fit on no worker (a distributed run's capacity)."""
+    unplaced_advice: str = ""
 
     @property
     def warnings(self) -> list[str]:
-        """Generator warnings, then each worker's, prefixed with its id."""
-        out = list(self.generator.warnings)
+        """Unplaced users, generator warnings, then each worker's, prefixed with its id."""
+        out = [self.unplaced_advice] if self.unplaced_users and self.unplaced_advice else []
+        out.extend(self.generator.warnings)
         for w in self.workers:
             out.extend(f"worker {w.id}: {msg}" for msg in w.warnings)
         return out

@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from horde.plan.split import class_counts, split_counts, split_rate, split_users
+from horde.plan.split import (
+    Placement,
+    class_counts,
+    split_capped,
+    split_counts,
+    split_rate,
+    split_users,
+)
 from horde.runtime.lifecycle import RunOptions
 from horde.user import User
 from horde.wire import Start
 
-__all__ = ["specs", "targets_for", "shares_for", "shares_of", "start_message"]
+__all__ = ["specs", "targets_for", "shares_for", "shares_of", "placement_of", "start_message"]
 
 
 def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
@@ -42,6 +49,14 @@ def shares_of(counts: Mapping[str, int], spawn_rate: float,
     """(per-worker per-class targets, per-worker spawn rate) of fleet-wide `counts`."""
     return (split_counts(dict(counts), list(worker_ids)),
             split_rate(spawn_rate, len(worker_ids)))
+
+
+def placement_of(counts: Mapping[str, int], spawn_rate: float,
+                 room: Mapping[str, int | None]) -> tuple[Placement[str], float]:
+    """Fleet-wide `counts` over the workers in `room` (id -> users it may get, in
+    join order), within capacity; and the per-worker spawn rate."""
+    ids = list(room)
+    return split_capped(dict(counts), ids, room), split_rate(spawn_rate, len(ids))
 
 
 def start_message(test_id: str, share: dict[str, int], rate: float,

@@ -10,10 +10,16 @@ States of a worker, as the master sees it:
 * ``ready``    — files proven, has not taken part in a test yet;
 * ``running``  — has taken part in a test; holds its share while one runs
   (``test_id`` says which);
-* ``missing``  — silent for `MISSING_AFTER_S`; its users were moved to the
-  others, its statistics so far are kept; it rejoins if it comes back;
+* ``missing``  — its connection dropped (the transport's verdict, see
+  horde.net.peers); its users were moved to the others, its statistics so
+  far are kept; it rejoins with a new Hello if it comes back;
 * ``lost``     — still missing when the test ended (reported with 0 users);
-* ``left``     — said Goodbye.
+* ``left``     — said Goodbye;
+* ``done``     — shown, not held: a ready or running worker after its test
+  ended (the summary and JSON say what became of each worker).
+
+Silence is not death: a connected worker not heard for `SLOW_AFTER_S` keeps
+its users and shows as saturated (its loop is blocked or starved).
 
 Invariants:
 
@@ -33,9 +39,9 @@ from horde.report.model import GeneratorHealth, WorkerSummary
 from horde.runtime.health import CPU_LIMIT_PERCENT, LAG_LIMIT_MS, HealthSample
 from horde.stats import Histogram
 
-__all__ = ["Fleet", "WorkerRecord", "MISSING_AFTER_S", "SATURATED_FOR_S", "PRUNE_AFTER_S"]
+__all__ = ["Fleet", "WorkerRecord", "SLOW_AFTER_S", "SATURATED_FOR_S", "PRUNE_AFTER_S"]
 
-MISSING_AFTER_S = 3.0
+SLOW_AFTER_S = 3.0
 PRUNE_AFTER_S = 30.0
 """A worker missing this long that never took part in a test is forgotten."""
 SATURATED_FOR_S = 5
@@ -69,21 +75,29 @@ class WorkerRecord:
     warnings: list[str] = field(default_factory=list)
     rps: float = 0.0
     """Requests it reported during the master's last closed second."""
+    capacity: int | None = None
+    """Users it can hold, as its Hello said (None: no known limit)."""
+    spawn_rate: float = 0.0
+    """Its effective spawn rate (after back-pressure), as its last heartbeat said."""
     second_requests: int = 0
     _lags: Histogram = field(default_factory=Histogram, repr=False)
     _lag_p99_ms: float = field(default=0.0, repr=False)
     _lags_new: bool = field(default=False, repr=False)
     _streak: int = field(default=0, repr=False)
+    _slow_noted: bool = field(default=False, repr=False)
+    done: bool = False
+    """It took part in the test that ended (shown as ``done``)."""
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < _MAX_WARNINGS:
             self.warnings.append(message)
 
     def heartbeat(self, cpu: float, lag_p99_ms: float, users: int, memory: int,
-                  state: str) -> str | None:
+                  state: str, spawn_rate: float = 0.0) -> str | None:
         """Record one heartbeat; returns a warning when a saturation streak reaches its limit."""
         self.cpu_percent, self.users, self.memory_rss = cpu, users, memory
         self.loop_lag_ms = lag_p99_ms
+        self.spawn_rate = spawn_rate
         self.worker_state = state
         self.cpu_percent_max = max(self.cpu_percent_max, cpu)
         # Folded only when read: a heartbeat must stay cheap with 1,000 workers.
@@ -112,20 +126,39 @@ class WorkerRecord:
     def saturated(self) -> bool:
         return self._streak >= SATURATED_FOR_S
 
+    def room(self, now: float) -> int | None:
+        """How many users it may be given: its capacity, and, while it is
+        saturated, no more than it was given already (never pile onto it)."""
+        cap = self.capacity
+        if self.test_id is not None and (self.saturated or self.silent_for(now) >= SLOW_AFTER_S):
+            given = sum(self.assigned.values())
+            cap = given if cap is None else min(cap, given)
+        return cap
+
+    def silent_for(self, now: float) -> float:
+        return max(0.0, now - self.last_seen)
+
+    def shown_state(self) -> str:
+        return "done" if self.done and self.state in ("ready", "running") else self.state
+
     def close_second(self) -> None:
         self.rps, self.second_requests = float(self.second_requests), 0
 
     def summary(self, now: float) -> WorkerSummary:
         lost = self.state == "lost"
+        connected = self.state in ("ready", "running")
+        slow = connected and self.test_id is not None and self.silent_for(now) >= SLOW_AFTER_S
         return WorkerSummary(
-            id=self.id, host=self.host, state=self.state,
+            id=self.id, host=self.host, state=self.shown_state(),
             users=0 if lost else (self.users if self.final_users is None else self.final_users),
             requests=self.requests,
             cpu_percent_max=self.cpu_percent_max, loop_lag_p99_ms=self.loop_lag_p99_ms,
             warnings=list(self.warnings), rps=self.rps, cpu_percent=self.cpu_percent,
             memory_bytes=self.memory_rss, heartbeat_age_s=round(max(0.0, now - self.last_seen), 1),
-            saturated=self.saturated and self.state in ("ready", "running"),
+            saturated=(self.saturated and connected) or slow,
             loop_lag_ms=self.loop_lag_ms,
+            spawn_rate=round(self.spawn_rate, 1) if connected else 0.0,
+            capacity=self.capacity,
         )
 
 
@@ -147,13 +180,14 @@ class Fleet:
     def all(self) -> list[WorkerRecord]:
         return list(self._workers.values())
 
-    def add(self, worker_id: str, host: str, pid: int, now: float) -> WorkerRecord:
+    def add(self, worker_id: str, host: str, pid: int, now: float,
+            capacity: int | None = None) -> WorkerRecord:
         """A welcomed worker (a returning one keeps its statistics and warnings)."""
         record = self._workers.get(worker_id)
         if record is None:
             record = WorkerRecord(worker_id, host, pid, joined_at=now)
             self._workers[worker_id] = record
-        record.host, record.pid = host, pid
+        record.host, record.pid, record.capacity = host, pid, capacity
         record.state, record.last_seen, record.test_id = "joining", now, None
         return record
 
@@ -172,16 +206,26 @@ class Fleet:
             record.last_seen = now
         return record
 
-    def find_silent(self, now: float) -> list[WorkerRecord]:
-        """Mark connected workers silent for `MISSING_AFTER_S` as missing; return them."""
-        gone = []
-        for w in self.connected():
-            if now - w.last_seen >= MISSING_AFTER_S:
-                w.state, w.test_id, w.users = "missing", None, 0
-                w.class_users, w.assigned = {}, {}
-                w.warn(f"silent for {MISSING_AFTER_S:.0f} s: marked missing, users moved")
-                gone.append(w)
-        return gone
+    def mark_missing(self, w: WorkerRecord) -> None:
+        """Its connection dropped: it holds nothing from now on."""
+        w.state, w.test_id, w.users = "missing", None, 0
+        w.class_users, w.assigned = {}, {}
+        w.warn("its connection dropped: marked missing, users moved")
+
+    def newly_slow(self, now: float) -> list[WorkerRecord]:
+        """Connected workers holding users that just passed `SLOW_AFTER_S` of silence.
+
+        They keep their users (slow is not dead); each silence is noted once.
+        """
+        out = []
+        for w in self.active():
+            silent = w.silent_for(now) >= SLOW_AFTER_S and w.test_id is not None
+            if silent and not w._slow_noted:
+                w.warn(f"silent for over {SLOW_AFTER_S:.0f} s while connected: its loop is "
+                       "blocked or starved (saturated); it keeps its users")
+                out.append(w)
+            w._slow_noted = silent
+        return out
 
     def prune(self, now: float) -> list[str]:
         """Forget workers that never took part and are gone for good; return their ids.
@@ -207,12 +251,13 @@ class Fleet:
             if w.state == "missing":
                 w.state = "lost"
                 w.users = 0
+            w.done = w.test_id is not None and w.state in ("ready", "running")
             w.test_id = None
             w.assigned = {}
 
     def begin_test(self) -> None:
         for w in self._workers.values():
-            w.final_users = None
+            w.final_users, w.done = None, False
 
     def close_second(self) -> None:
         for w in self._workers.values():

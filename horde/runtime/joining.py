@@ -81,7 +81,7 @@ class Admission:
             return
         known = self._fleet.get(wid)
         was_in_test = known is not None and known.test_id is not None
-        record = self._fleet.add(wid, msg.host, msg.pid, now)
+        record = self._fleet.add(wid, msg.host, msg.pid, now, msg.capacity)
         self._channel.send(wid, Welcome(master_version=__version__))
         self._on_rejoin(wid, was_in_test)
         if msg.files_sha is not None:

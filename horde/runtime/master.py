@@ -44,7 +44,7 @@ from horde.net import MasterChannel
 from horde.net.droplog import DropLog
 from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.dispatch import shares_of, start_message, targets_for
+from horde.runtime.dispatch import placement_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
@@ -75,6 +75,7 @@ __all__ = ["MasterRunner", "OnSecond"]
 log = logging.getLogger(__name__)
 
 _RECEIVE_PAUSE_S = 0.05  # far below the 1 s heartbeat, far above a frame's cost
+_LIVENESS_EVERY_S = 0.5  # a killed worker is seen within about this (kill -9: < 3 s)
 
 OnSecond = Callable[[int, HealthSample], None]
 """Called once a test second has closed: (second, the worst worker's health)."""
@@ -117,6 +118,12 @@ class MasterRunner(RunBase):
         self._failures = DropLog(log, "master")
         self.failed_messages = 0
         """Messages dropped because handling them raised (each logged, at a bounded rate)."""
+        self._deferred = False
+        """Some worker's share is held back until others have shrunk (`_rebalance`)."""
+        self._quitting = False
+        self.unplaced_users = 0
+        """Users of the target that fit on no worker (capacity, saturation)."""
+        self.unplaced_advice = ""
 
     # --- lifecycle of the master itself ---------------------------------------------------
 
@@ -145,6 +152,7 @@ class MasterRunner(RunBase):
         return True
 
     def quit_workers(self, reason: str = "the master is done") -> None:
+        self._quitting = True  # they leave now because we asked: not "missing"
         for w in self.fleet.connected():
             self.channel.send(w.id, Quit(reason))
 
@@ -222,6 +230,8 @@ class MasterRunner(RunBase):
             host=self.options.host or "",
             generator=self.fleet.run_health(),
             workers=self.workers(),
+            unplaced_users=self.unplaced_users,
+            unplaced_advice=self.unplaced_advice,
         )
 
     def counts(self) -> Mapping[str, int]:
@@ -245,9 +255,27 @@ class MasterRunner(RunBase):
         if not active:
             log.warning("no worker connected: the users wait for one to join")
             return
-        shares, rate = shares_of(self._class_targets, self.spawn_rate, [w.id for w in active])
+        now = self._loop.time()
+        placement, rate = placement_of(self._class_targets, self.spawn_rate,
+                                       {w.id: w.room(now) for w in active})
+        shares = placement.shares
+        self._note_unplaced(placement.unplaced_total, active)
+        # Shrink before growing: while any worker still holds more of a class
+        # than its new share (as it last reported), the others get no more of
+        # that class than they hold now. The rest follows when the shrinking
+        # workers report (StateChanged calls back here), so moving users never
+        # runs more than the target, even for a moment.
+        over = {c for w in active if w.test_id == self.test_id
+                for c, n in w.class_users.items() if n > shares[w.id].get(c, 0)}
+        self._deferred = False
         for w in active:
             share = shares[w.id]
+            if over:
+                held = w.class_users if w.test_id == self.test_id else {}
+                capped = {c: min(n, held.get(c, 0)) if c in over else n
+                          for c, n in share.items()}
+                self._deferred = self._deferred or capped != share
+                share = capped
             if w.test_id == self.test_id:
                 if share != w.assigned:
                     self.channel.send(w.id, Update(self.test_id, share, rate))
@@ -257,8 +285,21 @@ class MasterRunner(RunBase):
                 self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
-        log.info("users per worker: %s",
-                 ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active))
+        log.info("users per worker: %s%s",
+                 ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active),
+                 " (growing once the others have shrunk)" if self._deferred else "")
+
+    def _note_unplaced(self, unplaced: int, active: list[WorkerRecord]) -> None:
+        """Users that fit on no worker wait; say so (once per change) and what to add."""
+        if unplaced == self.unplaced_users:
+            return
+        self.unplaced_users = unplaced
+        if unplaced:
+            self.unplaced_advice = unplaced_advice(unplaced, active)
+            log.warning("%s", self.unplaced_advice)
+        else:
+            self.unplaced_advice = ""
+            log.info("every user is placed again")
 
     # --- the clocks ------------------------------------------------------------------------
 
@@ -288,21 +329,45 @@ class MasterRunner(RunBase):
             for w in active)
 
     async def _liveness(self) -> None:
+        """Heartbeat the workers; the transport says who is gone, silence only who is slow.
+
+        A worker whose connection dropped (killed, stopped past the ZMTP
+        heartbeat timeout, cut off) is marked missing and its users move; one
+        that is connected but silent keeps its users and shows as saturated
+        (horde.net.peers). Before a verdict, what arrived meanwhile is read:
+        a worker that said Goodbye and then went away has left, not vanished.
+        """
         while True:
-            await asyncio.sleep(1.0)
-            now = self._loop.time()
+            await asyncio.sleep(_LIVENESS_EVERY_S)
+            if self._quitting:
+                continue
             beat = MasterHeartbeat(test_time=round(self.elapsed, 3), test_id=self.test_id)
-            for w in self.fleet.connected():
-                self.channel.send(w.id, beat)
-            gone = self.fleet.find_silent(now)
-            self.fleet.prune(now)
+            gone = [w for w in self.fleet.connected()
+                    if self.channel.deliver(w.id, beat) == "gone"]
+            if gone:
+                await self._drain_received()
+                gone = [w for w in gone if w in self.fleet.connected()
+                        and self.channel.deliver(w.id, beat) == "gone"]
+            self.fleet.prune(self._loop.time())
             for w in gone:
-                log.warning("worker %s is silent: marked missing; its users move to the others",
-                            w.id)
+                log.warning("worker %s is gone (its connection dropped): marked missing; "
+                            "its users move to the others", w.id)
+                self.fleet.mark_missing(w)
                 self._stopped_or_gone(w.id)
             if gone:
                 self._fleet_changed.set()
                 self._rebalance()
+            for w in self.fleet.newly_slow(self._loop.time()):
+                log.warning("worker %s %s", w.id, w.warnings[-1] if w.warnings else "is slow")
+            if self.unplaced_users and not gone:
+                self._rebalance()  # room may have come back (a worker recovered)
+
+    async def _drain_received(self) -> None:
+        """Until the receive loop has handled every frame queued now (bounded)."""
+        deadline = self._loop.time() + 1.0
+        while self.channel.has_queued() and self._loop.time() < deadline:
+            await asyncio.sleep(_RECEIVE_PAUSE_S)
+        await asyncio.sleep(_RECEIVE_PAUSE_S)  # a batch taken but not yet handled
 
     # --- messages from workers ---------------------------------------------------------------
 
@@ -338,16 +403,17 @@ class MasterRunner(RunBase):
                 log.debug("ignored %s from unknown worker %s", type(msg).__name__, wid)
             return
         if record.state == "missing":
-            # Heard again without a new Hello: it never lost us; it rejoins.
-            log.warning("worker %s is back; it gets its share again", wid)
-            record.state = "running"
-            self._fleet_changed.set()
-            self._rebalance()
+            # Its connection dropped, so it lost us too: it stops its users and
+            # says Hello again (horde.runtime.worker). Until then it gets no
+            # share; what it reports meanwhile was served, so it still counts.
+            if isinstance(msg, StatsReport):
+                self._report(record, msg)
+            return
         if isinstance(msg, StatsReport):
             self._report(record, msg)
         elif isinstance(msg, WorkerHeartbeat):
             warning = record.heartbeat(msg.cpu_percent, msg.loop_lag_p99_ms, msg.users,
-                                       msg.memory_rss, msg.state)
+                                       msg.memory_rss, msg.state, msg.spawn_rate)
             if warning:
                 log.warning("worker %s %s", wid, warning)
         elif isinstance(msg, StateChanged):
@@ -357,6 +423,8 @@ class MasterRunner(RunBase):
                 self._running_said_at[wid] = now
             if msg.state == "stopped" and msg.test_id == self.test_id:
                 self._stopped_or_gone(wid)
+            elif self._deferred:
+                self._rebalance()
         elif isinstance(msg, FilesAck):
             self._admission.files_ack(record, msg)
         elif isinstance(msg, WorkerError):
@@ -399,3 +467,13 @@ class MasterRunner(RunBase):
             return
         record.requests += requests
         record.second_requests += requests
+
+
+def unplaced_advice(unplaced: int, active: list[WorkerRecord]) -> str:
+    """What the person reads when users fit nowhere: how many, why, what to add."""
+    caps = [w.capacity for w in active if w.capacity]
+    per = max(caps) if caps else 0
+    more = f" (about {-(-unplaced // per)} more at {per:,} users each)" if per else ""
+    return (f"{unplaced:,} users fit on no worker and wait: every worker is at its capacity "
+            f"(open-file limit) or saturated; add workers{more}")
+

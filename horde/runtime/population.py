@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from horde.plan.ramp import RampPlan
 from horde.runtime.environment import RunShared, UserSlot
@@ -30,6 +30,10 @@ from horde.user import User
 from horde.user.sleep import PAUSE
 
 __all__ = ["Population"]
+
+
+def _full_pace() -> float:
+    return 1.0
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ class Population:
         self._shared = shared
         self._loop = loop
         self._ramp: asyncio.Task[None] | None = None
+        self._ramp_rate = 0.0
+        self.pace: Callable[[], float] = _full_pace
+        """Back-pressure: how fast ramps run, 1.0 = at the spawn rate (see `_ramp_to`)."""
         self.ramp_done = asyncio.Event()
         self.ramp_done.set()
 
@@ -150,24 +157,54 @@ class Population:
                 self._start_one(name)
                 placed += 1
 
+    @property
+    def effective_spawn_rate(self) -> float:
+        """Users started (or stopped) per second right now: 0 when no ramp runs."""
+        return self._ramp_rate if not self.ramp_done.is_set() else 0.0
+
     async def _ramp_to(self, plan: RampPlan) -> None:
+        """Follow ``plan`` on a ramp clock that runs at `pace` times the wall clock.
+
+        The plan stays a pure function of time; back-pressure only slows the
+        clock it is read with, so a ramp on a struggling process (loop lag or
+        CPU over the health limits: starting users and opening their
+        connections is what costs) starts fewer users a second, and catches
+        nothing up later.
+        """
         try:
-            start = self._loop.time()
+            t, last = 0.0, self._loop.time()
             while True:
-                t = self._loop.time() - start
+                now = self._loop.time()
+                pace = max(0.0, min(1.0, self.pace()))
+                t += (now - last) * pace
+                last = now
+                self._ramp_rate = plan.spawn_rate * pace
                 self.apply(plan.counts_at(t))
                 if plan.done(t):
                     return
                 # Wake for the next move, but no more than 20 times a second:
                 # at high rates several users start per wake-up.
                 next_move = plan.moves_at(t) / plan.spawn_rate  # move k is due at k / rate
-                await asyncio.sleep(max(_TICK, next_move - t + 0.001))
+                wait = (next_move - t) / pace if pace > 0 else _TICK
+                await asyncio.sleep(max(_TICK, min(wait + 0.001, 1.0)))
         finally:
             # A ramp replaced by a newer one must not mark the newer one done.
             if self._ramp is asyncio.current_task():
                 self.ramp_done.set()
 
     # --- stopping everything ------------------------------------------------
+
+    def close_gates_threadsafe(self) -> None:
+        """No user starts a new request from now on; safe from any thread.
+
+        For the worker's connection watcher, which runs while this loop may be
+        blocked. Only attributes are set (no future, no task): copying a dict's
+        keys is one step under the GIL. Users spawned later have open gates,
+        so the loop must still stop everything when it runs again.
+        """
+        for slots in list(self._slots.values()):
+            for slot in list(slots):
+                slot.gate.closed = True
 
     def _all(self) -> list[UserSlot]:
         return [s for slots in self._slots.values() for s in slots] + list(self._stopping)

@@ -7,11 +7,23 @@ test runs, the `StatsReport` of what it recorded that second.
 
 Invariants:
 
-* no orphaned load: when the master has been silent for `MASTER_SILENT_S`,
-  every user's gate closes at once (no new request starts), so the target sees
-  this worker's requests stop within about that many seconds; the worker then
-  reconnects for ``reconnect_timeout`` seconds, joins a master's next test if
-  one answers, and otherwise gives up;
+* slow is not dead: whether the master is there is the transport's verdict
+  (horde.net.peers: ZMTP heartbeats in libzmq's I/O thread), not the time
+  since this loop last read a message; a master (or a worker loop) that lags
+  loses nothing;
+* no orphaned load: when the connection to the master drops (it died, or
+  was stopped for longer than the heartbeat timeout), the watcher thread
+  closes every user's gate at once, even while this loop is blocked (no new
+  request starts); the loop then stops the users, reconnects for
+  ``reconnect_timeout`` seconds, joins a master's next test if one answers,
+  and otherwise gives up. A master alive but deaf for `MASTER_UNRESPONSIVE_S`
+  is treated the same way (a safety net, judged only when nothing is queued);
+* a worker acts on what happened while its loop was blocked before it sends
+  anything new: nothing is sent once the master is gone;
+* superseded means start afresh: a Welcome (a new session with a master)
+  stops whatever users this worker still holds before any Start is obeyed,
+  so a worker the master had given up on never adds its old share on top of
+  its new one;
 * control messages are applied in arrival order, one at a time (a lock), but
   never block the receiver: heartbeats keep being heard while users stop;
 * a report that could not be sent (no master connected) is kept and sent
@@ -42,6 +54,7 @@ from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.runtime.pressure import pace_for, user_capacity
 from horde.runtime.procstats import RssReader
 from horde.stats import StatsDelta
 from horde.user import User
@@ -68,12 +81,13 @@ from horde.wire import (
     sha_map,
 )
 
-__all__ = ["WorkerRuntime", "WorkerOptions", "WorkerOutcome", "LoadFn", "MASTER_SILENT_S",
+__all__ = ["WorkerRuntime", "WorkerOptions", "WorkerOutcome", "LoadFn", "MASTER_UNRESPONSIVE_S",
            "MAX_PENDING_REPORTS", "new_worker_id"]
 
 log = logging.getLogger(__name__)
 
-MASTER_SILENT_S = 3.0
+MASTER_UNRESPONSIVE_S = 60.0
+"""A connected master that says nothing for this long is treated as gone."""
 MAX_PENDING_REPORTS = 300
 HELLO_EVERY_S = 1.0
 
@@ -116,7 +130,8 @@ class WorkerRuntime:
         self._load = load
         self._loop = asyncio.get_running_loop()
         self._channel = WorkerChannel(options.worker_id, options.master_host,
-                                      options.master_port, curve=options.curve)
+                                      options.master_port, curve=options.curve,
+                                      on_master_gone=self._transport_dropped)
         self._scripts = scripts
         self._installed_sha: dict[str, str] | None = None
         self._runner: LocalRunner | None = None
@@ -131,6 +146,8 @@ class WorkerRuntime:
         self._wake = asyncio.Event()
         self._health = HealthMonitor(self._loop, watchdog=False)  # the runner's has one
         self._rss = RssReader()  # reads without a new file: works when files run out
+        self._last_health = HealthSample(0.0, 0.0)
+        self._throttled = False
         self._sent_counts: dict[str, int] | None = None
         self._sent_state = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -152,7 +169,7 @@ class WorkerRuntime:
                 outcome = await self._session()
                 if outcome is not None:
                     return outcome
-                log.warning("worker %s: the master is silent; all users stopped, "
+                log.warning("worker %s: lost the master; all users stopped, "
                             "reconnecting for up to %.0f s", self.worker_id,
                             self.options.reconnect_timeout)
                 await self._channel.reconnect()
@@ -175,7 +192,12 @@ class WorkerRuntime:
         try:
             while self._outcome is None:
                 now = self._loop.time()
-                if not self._welcomed:
+                if self._channel.master_gone:
+                    if self._welcomed:
+                        self._master_lost()
+                        return None
+                    await self._channel.reconnect()  # dropped before the handshake
+                elif not self._welcomed:
                     if now >= deadline:
                         return WorkerOutcome("gave_up", "no master answered at "
                                              f"{self._channel.endpoint} within "
@@ -183,9 +205,14 @@ class WorkerRuntime:
                     if now >= next_hello:
                         self._channel.send(self._hello())
                         next_hello = now + HELLO_EVERY_S
-                elif now - self._last_heard >= MASTER_SILENT_S:
-                    self._master_lost()
-                    return None
+                elif now - self._last_heard >= MASTER_UNRESPONSIVE_S:
+                    if self._channel.has_queued():  # we were slow, not the master
+                        self._last_heard = now
+                    else:
+                        log.warning("worker %s: the master is connected but has said "
+                                    "nothing for %.0f s", self.worker_id, MASTER_UNRESPONSIVE_S)
+                        self._master_lost()
+                        return None
                 elif now >= next_beat:
                     self._heartbeat()
                     next_beat = now + 1.0
@@ -197,6 +224,18 @@ class WorkerRuntime:
             return self._outcome
         finally:
             receiver.cancel()
+
+    def _transport_dropped(self) -> None:
+        """The connection to the master dropped (called from the watcher thread).
+
+        Closing the gates is all that is safe from another thread, and all
+        that is urgent: no request starts from here on, however late this
+        loop runs. The loop stops the users properly when it next wakes.
+        """
+        runner = self._runner
+        if runner is not None:
+            runner.population.close_gates_threadsafe()
+        self._loop.call_soon_threadsafe(self._wake.set)
 
     def leave(self, reason: str = "stopped by a signal") -> None:
         """Stop the users, tell the master (Goodbye) and end `run` (signal handlers call it).
@@ -234,7 +273,8 @@ class WorkerRuntime:
     def _hello(self) -> Hello:
         return Hello(worker_id=self.worker_id, host=socket.gethostname(), pid=os.getpid(),
                      horde_version=__version__, protocol=PROTOCOL_VERSION,
-                     cores=os.cpu_count() or 1, files_sha=self.options.own_files_sha)
+                     cores=os.cpu_count() or 1, files_sha=self.options.own_files_sha,
+                     capacity=user_capacity())
 
     async def _receive(self) -> None:
         while True:
@@ -253,6 +293,9 @@ class WorkerRuntime:
             if not self._welcomed:
                 log.info("worker %s: joined the master at %s", self.worker_id,
                          self._channel.endpoint)
+            if self._runner is not None and self._runner.state in ("spawning", "running"):
+                # A new session: the master has moved what we held to others.
+                self._spawn(self._drop_superseded())
             self._welcomed = True
             self._sent_counts, self._sent_state = None, ""
             self._flush_pending()
@@ -317,6 +360,7 @@ class WorkerRuntime:
                                   maxlen=MAX_PENDING_REPORTS)
             self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
             self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
+            self._runner.population.pace = self._pace
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
             self._state_changed()
 
@@ -337,6 +381,12 @@ class WorkerRuntime:
         async with self._control:
             await self._stop_users(grace=None)
             self._finish(WorkerOutcome("quit", reason))
+
+    async def _drop_superseded(self) -> None:
+        async with self._control:
+            log.warning("worker %s: the master moved this worker's users elsewhere; "
+                        "they stop before it takes a new share", self.worker_id)
+            await self._stop_users(grace=0.0)
 
     async def _stop_users(self, grace: float | None) -> None:
         runner = self._runner
@@ -361,7 +411,7 @@ class WorkerRuntime:
         self._flush_pending()
 
     def _flush_pending(self) -> None:
-        while self._pending and self._welcomed:
+        while self._pending and self._welcomed and not self._channel.master_gone:
             if not self._channel.send(self._pending[0]):
                 return
             self._pending.popleft()
@@ -376,20 +426,38 @@ class WorkerRuntime:
         state = self._current_state()
         if counts == self._sent_counts and state == self._sent_state:
             return
+        if self._channel.master_gone:
+            return
         if self._channel.send(StateChanged(state=state, test_id=self._test_id, users=counts)):
             self._sent_counts, self._sent_state = counts, state
 
+    def _pace(self) -> float:
+        """Back-pressure on ramps: slower while this process is over its health limits."""
+        sample = self._last_health
+        pace = pace_for(sample)
+        if pace < 1.0 and not self._throttled and self._runner is not None:
+            log.warning("worker %s: spawning slowed to %.0f%% (CPU %.0f%%, loop lag p99 %.1f ms "
+                        "over the health limits)", self.worker_id, pace * 100,
+                        sample.cpu_percent, sample.loop_lag_p99_ms)
+        self._throttled = pace < 1.0
+        return pace
+
     def _heartbeat(self) -> None:
+        if self._channel.master_gone:
+            return  # act on that first (`_session`), send nothing new
         sample: HealthSample = self._health.sample()
+        self._last_health = sample
         runner = self._runner
         users = runner.population.count if runner is not None else 0
         rss = self._rss.read()
         self._beat += 1
+        # Class counts first: the master never shows a user total newer than them.
+        self._state_changed()
         self._channel.send(WorkerHeartbeat(
             state=self._current_state(),
             users=users, cpu_percent=max(0.0, sample.cpu_percent),
             loop_lag_p99_ms=max(0.0, sample.loop_lag_p99_ms), memory_rss=rss, seq=self._beat,
             test_id=self._test_id,
+            spawn_rate=runner.population.effective_spawn_rate if runner is not None else 0.0,
         ))
-        self._state_changed()
         self._flush_pending()

@@ -139,7 +139,9 @@ def _health(sample: HealthSample, info: RunInfo) -> Json:
     return {
         "cpu_percent": _r(sample.cpu_percent, 1),
         "loop_lag_p99_ms": _r(sample.loop_lag_p99_ms, 2),
-        "warnings": sample.warnings(),
+        # Users that fit on no worker are part of "what to add", shown with the rest.
+        "warnings": sample.warnings() + ([info.unplaced_advice] if info.unplaced_users else []),
+        "unplaced_users": info.unplaced_users,
         "run_cpu_percent_max": _r(info.generator.cpu_percent_max, 1),
         "run_loop_lag_p99_ms": _r(info.generator.loop_lag_p99_ms, 2),
         "run_warnings": list(info.generator.warnings),

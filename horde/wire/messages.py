@@ -135,6 +135,8 @@ class Hello(_Msg, frozen=True, tag="hello"):
     protocol: Annotated[int, Meta(ge=0, le=2**16)]
     cores: Annotated[int, Meta(ge=1, le=2**20)] = 1
     files_sha: dict[str, Sha256] | None = None
+    capacity: NonNeg | None = None
+    """Users it can hold (open-file limit minus a margin); None: no limit known."""
 
 
 class Refuse(_Msg, frozen=True, tag="refuse"):
@@ -250,6 +252,8 @@ class WorkerHeartbeat(_Msg, frozen=True, tag="whb"):
     memory_rss: NonNeg
     seq: NonNeg
     test_id: str | None = None
+    spawn_rate: NonNegFloat = 0.0
+    """Users it starts (or stops) per second now, after back-pressure; 0: not ramping."""
 
 
 class StateChanged(_Msg, frozen=True, tag="state"):

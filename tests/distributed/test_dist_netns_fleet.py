@@ -174,7 +174,7 @@ def _settle(net: FleetNet, at_least: int, master: Proc, timeout: float = 120) ->
 
 
 def _moved_after_cut(log: str) -> bool:
-    cut = re.search(r"worker horde-w6\S* is silent: marked missing", log)
+    cut = re.search(r"worker horde-w6\S* is gone \(its connection dropped\): marked missing", log)
     if cut is None:
         return False
     later = [line for line in log[cut.end():].splitlines() if "users per worker" in line]
@@ -182,28 +182,12 @@ def _moved_after_cut(log: str) -> bool:
     return bool(later) and "horde-w6" not in later[0] and later[0].count(share) == WORKERS - 1
 
 
-def _taken_for_missing(log: str) -> list[str]:
-    """Workers marked missing that were not cut off (w6 once is the test's own cut)."""
-    missing = re.findall(r"worker horde-(w\d)\S* is silent: marked missing", log)
-    extra = [w for w in missing if w != "w6"]
-    return extra + (["w6 (again)"] if missing.count("w6") > 1 else [])
-
-
 def test_six_hosts_a_secret_6000_users_and_a_host_cut_off(net: FleetNet,
                                                           tmp_path: Path) -> None:
+    # Slow is not dead (issue 8): a worker starved of CPU keeps its users, so
+    # there is no xfail fallback for workers "taken for missing" any more.
     procs: list[Proc] = []
-    try:
-        _run_and_check(net, tmp_path, procs)
-    except AssertionError:
-        # Round 1's rule takes a worker whose loop is starved for 3 s for a dead one and
-        # restarts its users elsewhere (issue 8, being replaced by liveness checks apart
-        # from the loop). On a machine short of CPU that breaks the expected shares and
-        # may lose requests in flight: report that known defect as such, nothing else.
-        wrongly = _taken_for_missing(procs[0].stderr()) if procs else []
-        if wrongly:
-            pytest.xfail(f"workers {', '.join(wrongly)} were taken for missing while only "
-                         "starved of CPU (round 1 liveness, issue 8)")
-        raise
+    _run_and_check(net, tmp_path, procs)
 
 
 def _run_and_check(net: FleetNet, tmp_path: Path, procs: list[Proc]) -> None:
@@ -262,7 +246,7 @@ def _run_and_check(net: FleetNet, tmp_path: Path, procs: list[Proc]) -> None:
     assert table["horde-w6"]["requests"] >= USERS // WORKERS * PER_USER
     for i in range(1, WORKERS):
         w = table[f"horde-w{i}"]
-        assert w["state"] == "running" and w["users"] == USERS // (WORKERS - 1), w
+        assert w["state"] == "done" and w["users"] == USERS // (WORKERS - 1), w
     dispatches = [sorted(map(int, re.findall(r"=(\d+)", line)))
                   for line in master.stderr().splitlines() if "users per worker" in line]
     assert [USERS // WORKERS] * WORKERS in dispatches, dispatches

@@ -204,6 +204,7 @@
         esc(pick(w, ["id", "worker_id", "name"])) + "</td><td>" + esc(pick(w, ["host", "hostname"])) +
         "</td><td>" + esc(pick(w, ["state"])) + "</td><td class=\"num\">" + int(pick(w, ["users"])) +
         "</td><td class=\"num\">" + rate(pick(w, ["rps", "current_rps"])) +
+        "</td><td class=\"num\">" + rate(pick(w, ["spawn_rate"])) +
         "</td><td class=\"num\">" + rate(pick(w, ["cpu_percent", "cpu_percent_max"])) +
         "</td><td class=\"num\">" + ms(pick(w, ["loop_lag_p99_ms"])) +
         "</td><td class=\"num\">" + rate(mem) +
