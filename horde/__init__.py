@@ -14,9 +14,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from horde._version import __version__
+from horde.buildinfo import activate as _activate_build
 from horde.errors import InterruptTaskSet, RescheduleTask, StopUser
 from horde.events import ScriptEvents
 from horde.plan.shape import LoadTestShape
+
+# Before any hot-path module can be imported (none of the above imports one):
+# pure source or the mypyc-compiled modules, see horde/buildinfo.py.
+BUILD = _activate_build()
+"""The build in use (a `horde.buildinfo.Build`); `horde --version` shows it."""
 
 if TYPE_CHECKING:
     from horde.user import (

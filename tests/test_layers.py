@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "horde"
 # Modules at the package root and the packages, by layer. A module may import
 # its own layer (other than the runtime roles) or any lower one.
 LAYERS: dict[str, int] = {
-    "_version": 0, "errors": 0, "bridge": 0, "events": 0, "gate": 0,
+    "_version": 0, "buildinfo": 0, "errors": 0, "bridge": 0, "events": 0, "gate": 0,
     "stats": 0, "plan": 0, "wire": 0,
     "http": 1, "net": 1,
     "user": 2, "report": 2,

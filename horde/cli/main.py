@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from horde import BUILD
+from horde.buildinfo import BuildError, require_selected
 from horde.cli.config import Config, load_config
 from horde.cli.loader import LoadedScripts, choose_classes, default_script, load_scripts
 from horde.cli.outputs import check_output_paths
@@ -182,6 +184,12 @@ def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, Loa
 
 def run(argv: Sequence[str]) -> int:
     """Everything `main` does, returning the exit code instead of exiting."""
+    try:
+        if not {"-V", "--version"} & set(argv):  # --version says which build there is
+            require_selected(BUILD)  # HORDE_BUILD=compiled must not run pure Python
+    except BuildError as exc:
+        print(f"horde: {exc}", file=sys.stderr)
+        return 2
     try:
         if argv and argv[0] == "keys":
             from horde.cli.keys import run_keys

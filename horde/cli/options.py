@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from horde import BUILD
 from horde._version import __version__
 from horde.errors import UsageError
 from horde.plan.duration import parse_duration
@@ -413,5 +414,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 action="append" if option.nargs or option.repeat else "store")
     parser.add_argument("user_classes", nargs="*", metavar="UserClass",
                         help="run only these user classes (default: all in the file)")
-    parser.add_argument("--version", "-V", action="version", version=f"horde {__version__}")
+    parser.add_argument("--version", "-V", action="version",
+                        version=f"horde {__version__} ({BUILD.describe()})")
     return parser
