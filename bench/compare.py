@@ -5,7 +5,9 @@ turn is pinned to the other core and runs for the same time with the same
 number of users/connections and no wait between requests:
 
 * horde, sync `def` tasks and `async def` tasks (the real `horde` CLI,
-  headless, `--json`),
+  headless, `--json`), each twice: pure Python (HORDE_BUILD=pure) and the
+  compiled build (HORDE_BUILD=compiled: the hot path compiled by mypyc; the
+  rows are left out, loudly, when this venv has no fresh compiled build),
 * Locust 2.47 FastHttpUser and HttpUser (headless, `--json-file`),
 * k6 1.1.0 (GOMAXPROCS=1, constant VUs, `--summary-export`),
 * wrk (`-t1 -cN`).
@@ -13,9 +15,13 @@ number of users/connections and no wait between requests:
 Requests/s is each tool's own request count divided by its own measured
 duration; nginx's own counter (stub_status) is read before and after each run
 as a cross-check (column "nginx/tool": >= 1.0, slightly above because requests
-in flight at the stop are served but not counted by the tool). Rounds
-alternate the order of the tools, so a neighbour's load hits all of them; the
-best round per tool is used for the ratios.
+in flight at the stop are served but not counted by the tool). Requests per
+CPU-second (nginx's count over the tool's CPU time in its steady phase) stands
+beside requests/s, and so does wrk's requests/s of the same round, since wrk
+is the yardstick of how fast this machine and its loopback are at that moment
+(round 1 saw 113k, later runs 194k). Rounds alternate the order of the tools,
+so a neighbour's load hits all of them; the best round per tool is used for
+the ratios.
 
     .venv/bin/python bench/compare.py                 # 2 rounds x 10 s
     .venv/bin/python bench/compare.py --seconds 5 --rounds 1 --out result.json
@@ -29,7 +35,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,16 +103,20 @@ class Outcome:
     steady_rps: float = 0.0
     per_cpu_s: float = 0.0
     cpu_share: float = 0.0
+    wrk_rps: float = 0.0  # wrk's req/s in the same round (0: wrk did not run or failed)
 
 
-def _horde(user_class: str, users_flag: int | None = None) -> Callable[
-        [Context, Path], tuple[list[str], dict[str, str]]]:
+def _horde(user_class: str, users_flag: int | None = None, build_kind: str | None = None
+           ) -> Callable[[Context, Path], tuple[list[str], dict[str, str]]]:
+    """horde's CLI; `build_kind` "pure" or "compiled" sets HORDE_BUILD (with "compiled"
+    horde refuses to start rather than fall back to pure Python)."""
     def build(ctx: Context, out: Path) -> tuple[list[str], dict[str, str]]:
         users = users_flag or ctx.users
         return [*horde_command(), "-f", str(PEERS_DIR / "horde_users.py"), user_class,
                 "-H", ctx.url, "-u", str(users), "-r", str(max(users * 20, 100)),
                 "-t", f"{ctx.seconds}s", "--headless", "--only-summary",
-                "--json", str(out / "horde.json")], {}
+                "--json", str(out / "horde.json")], (
+                    {"HORDE_BUILD": build_kind} if build_kind else {})
     return build
 
 
@@ -137,10 +149,14 @@ def _from_file(parser: Callable[[Path], Measured], name: str) -> Callable[[Run, 
 
 def throughput_tools() -> list[Tool]:
     return [
-        Tool("horde-sync", "horde, sync def tasks", _horde("SyncUser"),
+        Tool("horde-sync", "horde, sync def tasks", _horde("SyncUser", build_kind="pure"),
              _from_file(parse_horde, "horde.json")),
-        Tool("horde-async", "horde, async def tasks", _horde("AsyncUser"),
+        Tool("horde-async", "horde, async def tasks", _horde("AsyncUser", build_kind="pure"),
              _from_file(parse_horde, "horde.json")),
+        Tool("horde-sync-compiled", "horde compiled, sync def",
+             _horde("SyncUser", build_kind="compiled"), _from_file(parse_horde, "horde.json")),
+        Tool("horde-async-compiled", "horde compiled, async def",
+             _horde("AsyncUser", build_kind="compiled"), _from_file(parse_horde, "horde.json")),
         Tool("locust-fast", "Locust FastHttpUser", _locust("FastUser"),
              _from_file(parse_locust, "locust.json")),
         Tool("locust-http", "Locust HttpUser", _locust("PlainUser"),
@@ -160,6 +176,17 @@ def diagnostic_tools() -> list[Tool]:
         Tool("horde-async-loop", "horde, async, 100 req/task", _horde("AsyncLoopUser"),
              _from_file(parse_horde, "horde.json")),
     ]
+
+
+def _compiled_build() -> str:
+    """'' when this interpreter's horde has a fresh compiled build, else what it has."""
+    done = subprocess.run([sys.executable, "-m", "horde.buildinfo", "--check"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HORDE_BUILD": "auto"})
+    if done.returncode == 0:
+        return ""
+    return (f"this horde is {done.stdout.strip() or done.stderr.strip()}; build it with "
+            "`make` or `pip install -e .` where a C compiler is installed")
 
 
 def run_tools(nginx: Nginx, tools: Sequence[Tool], ctx: Context, rounds: int,
@@ -202,6 +229,10 @@ def run_tools(nginx: Nginx, tools: Sequence[Tool], ctx: Context, rounds: int,
                       f" {outcome.per_cpu_s:,.0f} req/cpu-s)", flush=True)
             outcomes.append(outcome)
             time.sleep(1)  # let sockets of the last run close before the next starts
+        wrk = next((o for o in outcomes if o.round == rnd and o.key == "wrk" and o.ok), None)
+        for o in outcomes:
+            if o.round == rnd:
+                o.wrk_rps = wrk.rps if wrk else 0.0
     return outcomes
 
 
@@ -214,6 +245,11 @@ def best_by_tool(outcomes: Sequence[Outcome]) -> dict[str, Outcome]:
 
 
 RATIOS = [  # (numerator, denominator, target, how the target reads)
+    # issue 13: the build `pip install -e .` makes with a C compiler (the compiled one)
+    ("horde-sync-compiled", "locust-fast", 10.0, ">= 10x"),
+    ("horde-async-compiled", "locust-fast", 12.0, ">= 12x"),
+    ("horde-sync-compiled", "horde-sync", None, ""),
+    ("horde-async-compiled", "horde-async", None, ""),
     ("horde-sync", "locust-fast", 10.0, ">= 10x"),
     ("horde-async", "locust-fast", 13.0, ">= 13x"),
     ("horde-sync", "wrk", 0.25, ">= 25%"),
@@ -267,9 +303,9 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome], ctx: Contex
     print(f"\nthroughput, {ctx.users} users/connections, {ctx.seconds} s per run, "
           f"best of {max(o.round for o in outcomes)} round(s)")
     head = (f"{'tool':26} {'req/s':>8} {'all rounds':>17} {'nginx/':>6} {'p50':>6} "
-            f"{'p99':>6} {'steady':>8} {'cpu':>4} {'req per':>8} {'fail':>4}")
+            f"{'p99':>6} {'steady':>8} {'cpu':>4} {'req per':>8} {'wrk same':>9} {'fail':>4}")
     sub = (f"{'':26} {'(tool)':>8} {'(tool)':>17} {'tool':>6} {'ms':>6} {'ms':>6} "
-           f"{'(nginx)':>8} {'shr':>4} {'cpu-s':>8} {'':>4}")
+           f"{'(nginx)':>8} {'shr':>4} {'cpu-s':>8} {'round':>9} {'':>4}")
     print(head)
     print(sub)
     print("-" * len(head))
@@ -284,7 +320,7 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome], ctx: Contex
         print(f"{tool.label:26} {b.rps:8,.0f} {rounds:>17} "
               f"{b.nginx_requests / max(b.requests, 1):6.3f} {b.p50_ms:6.2f} "
               f"{b.p99_ms:6.2f} {b.steady_rps:8,.0f} {b.cpu_share:4.0%} "
-              f"{(c.per_cpu_s if c else 0):8,.0f} {b.failures:4d}")
+              f"{(c.per_cpu_s if c else 0):8,.0f} {b.wrk_rps:9,.0f} {b.failures:4d}")
     print(f"\n{'ratio':28} {'req/s':>7} {'req/cpu-s':>9}  target")
     for row in ratio_rows(best, per_cpu):
         percent = str(row["target"]).endswith("%")
@@ -303,10 +339,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                             t.key for t in throughput_tools() + diagnostic_tools()))
     parser.add_argument("--out", type=Path, help="also write everything as JSON here")
     args = parser.parse_args(argv)
-    tools = [t for t in throughput_tools() if not args.only or t.key in args.only]
-    tools += [t for t in diagnostic_tools() if args.only and t.key in args.only]
+    # wrk runs in every round, named or not: its figure is recorded beside every other.
+    wanted = None if not args.only else {*args.only, "wrk"}
+    tools = [t for t in throughput_tools() if wanted is None or t.key in wanted]
+    tools += [t for t in diagnostic_tools() if wanted is not None and t.key in wanted]
     if not tools or args.seconds < 1 or args.rounds < 1:
         parser.error("nothing to run")
+    compiled_build = _compiled_build()
+    if compiled_build:
+        named = [t.key for t in tools if t.key.endswith("-compiled")
+                 and args.only and t.key in args.only]
+        if named:
+            print(f"compare.py: {', '.join(named)}: {compiled_build}", file=sys.stderr)
+            return 2
+        print(f"NOTE: no 'horde compiled' rows: {compiled_build}", flush=True)
+        tools = [t for t in tools if not t.key.endswith("-compiled")]
     try:
         require_program("wrk")
         generator_core, target_core = cores()
@@ -329,6 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "machine": machine,
             "config": {"seconds": args.seconds, "users": args.users, "rounds": args.rounds},
+            "compiled_build": compiled_build or "used",
             "runs": [asdict(o) for o in outcomes],
             "best": {k: asdict(v) for k, v in best.items()},
             "median_rps": {t.key: statistics.median(o.rps for o in outcomes

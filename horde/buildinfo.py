@@ -49,6 +49,7 @@ __all__ = [
     "Build",
     "BuildError",
     "activate",
+    "decide",
     "inspect",
     "main",
     "require_selected",
@@ -70,6 +71,9 @@ COMPILED: tuple[str, ...] = (
     "horde.http.origin",
     "horde.http.models",
     "horde.http.cookies",
+    # catch.py subclasses models.Response: an interpreted class cannot inherit from a
+    # compiled one (TypeError at the first catch_response=True), so it is compiled too.
+    "horde.http.catch",
     "horde.stats.recorder",
 )
 
@@ -190,6 +194,18 @@ def requested_build(environ: Mapping[str, str] = os.environ) -> str:
     return value if value in CHOICES else "invalid"
 
 
+def decide(environ: Mapping[str, str] = os.environ,
+           package_dir: Path = _PACKAGE_DIR) -> Build:
+    """The build HORDE_BUILD and the installed files give (no side effects; the same
+    answer `activate` gave at import, as long as no file changed since)."""
+    requested = requested_build(environ)
+    build = inspect("auto" if requested == "invalid" else requested, package_dir)
+    if requested == "invalid":
+        build = Build(build.kind, requested, build.modules, build.compiler,
+                      f"{ENV} must be one of {', '.join(CHOICES)}")
+    return build
+
+
 def activate() -> Build:
     """Decide the build for this process and make the import system follow it.
 
@@ -198,11 +214,8 @@ def activate() -> Build:
     returns the .py sources of exactly those modules goes first on
     `sys.meta_path` (the one global change, made once per process).
     """
-    requested = requested_build()
-    build = inspect("auto" if requested == "invalid" else requested)
-    if requested == "invalid":
-        build = Build(build.kind, requested, build.modules, build.compiler,
-                      f"{ENV} must be one of {', '.join(CHOICES)}")
+    build = decide()
+    requested = build.requested
     if build.compiled:
         return build
     shadowed = frozenset(m for m in COMPILED if _extension_of(m, _PACKAGE_DIR) is not None)
@@ -226,10 +239,8 @@ def require_selected(build: Build) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m horde.buildinfo [--check]`: print the build in use; with --check,
     exit 1 unless it is the compiled one (the Makefile asks before its second pass)."""
-    import horde
-
     args = list(sys.argv[1:] if argv is None else argv)
-    build = horde.BUILD
+    build = decide()
     print(build.describe())
     if "--check" in args:
         return 0 if build.compiled else 1

@@ -225,7 +225,9 @@ def worker_command(config: Config, master_host: str, master_port: int,
 
 
 def _child_env(secret: FleetSecret | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HORDE_")}
+    # HORDE_BUILD stays: the children run the build (pure or compiled) that this one runs.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HORDE_") or k == "HORDE_BUILD"}
     if secret is not None:  # the environment, not argv: only this user can read it
         env[SECRET_ENV] = secret.text
     # The child must import the same horde as this process.

@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from horde import BUILD
-from horde.buildinfo import BuildError, require_selected
+from horde.buildinfo import BuildError, decide, require_selected
 from horde.cli.config import Config, load_config
 from horde.cli.loader import LoadedScripts, choose_classes, default_script, load_scripts
 from horde.cli.outputs import check_output_paths
@@ -186,7 +185,7 @@ def run(argv: Sequence[str]) -> int:
     """Everything `main` does, returning the exit code instead of exiting."""
     try:
         if not {"-V", "--version"} & set(argv):  # --version says which build there is
-            require_selected(BUILD)  # HORDE_BUILD=compiled must not run pure Python
+            require_selected(decide())  # HORDE_BUILD=compiled must not run pure Python
     except BuildError as exc:
         print(f"horde: {exc}", file=sys.stderr)
         return 2

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from horde import BUILD
 from horde._version import __version__
+from horde.buildinfo import decide as decide_build
 from horde.errors import UsageError
 from horde.plan.duration import parse_duration
 from horde.plan.stages import Stage, parse_stages
@@ -415,5 +415,5 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("user_classes", nargs="*", metavar="UserClass",
                         help="run only these user classes (default: all in the file)")
     parser.add_argument("--version", "-V", action="version",
-                        version=f"horde {__version__} ({BUILD.describe()})")
+                        version=f"horde {__version__} ({decide_build().describe()})")
     return parser
