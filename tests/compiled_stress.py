@@ -104,6 +104,10 @@ class Env:
 
 
 RUN: Counter[str] = Counter()  # tasks started, per kind (this process runs one stress)
+# /slow ends by this client timeout; everything else has minutes, so that a loaded
+# machine cannot turn an answered request into a timeout and the counts stay exact.
+SLOW_TIMEOUT_S = 0.3
+TIMEOUT_S = 300.0
 
 
 class Mixed(HttpUser):
@@ -128,7 +132,7 @@ class Mixed(HttpUser):
     @task
     def times_out(self) -> None:
         RUN["slow"] += 1
-        self.client.get("/slow")
+        self.client.get("/slow", timeout=SLOW_TIMEOUT_S)
 
     @task
     def dropped(self) -> None:
@@ -172,7 +176,7 @@ async def stress(users: int, tasks: int) -> dict[str, Any]:
     failures: list[str] = []
     try:
         # Phase 1: exceptions, failed responses, dropped connections, client timeouts.
-        env = Env(host, limit=tasks, timeout=0.25)
+        env = Env(host, limit=tasks, timeout=TIMEOUT_S)
         done = await asyncio.wait_for(
             asyncio.gather(*await population(env, Mixed, users), return_exceptions=True), 120)
         check(failures, "phase 1 user outcomes", [r for r in done if r is not None], [])
@@ -182,17 +186,22 @@ async def stress(users: int, tasks: int) -> dict[str, Any]:
         check(failures, "/err answered", served["answered err"], RUN["err"] + RUN["catch"])
         check(failures, "/err recorded as failures", req[("/err", False)], RUN["err"])
         check(failures, "/err caught as successes", req[("/err", True)], RUN["catch"])
-        check(failures, "/slow timed out", req[("/slow", False)], served["received slow"])
-        check(failures, "/slow received", served["received slow"], RUN["slow"])
-        check(failures, "/close recorded", req[("/close", False)], served["received close"])
-        check(failures, "/close received", served["received close"], RUN["close"])
+        # Every /slow and /close task is recorded once, as a failure. The target may see
+        # one more of each per task: the client retries once on a fresh connection when
+        # a reused keep-alive one ends without an answer (HttpSession._simple).
+        check(failures, "/slow recorded as failures", req[("/slow", False)], RUN["slow"])
+        check(failures, "/slow received at most twice per task",
+              served["received slow"] <= 2 * RUN["slow"], True)
+        check(failures, "/close recorded as failures", req[("/close", False)], RUN["close"])
+        check(failures, "/close received once or twice per task",
+              RUN["close"] <= served["received close"] <= 2 * RUN["close"], True)
         check(failures, "ValueErrors recorded", dict(env.exceptions), {"ValueError": RUN["raise"]}
               if RUN["raise"] else {})
         check(failures, "a wait after every task", sum(RUN.values()), env.waits)
         phase1 = dict(RUN)
 
         # Phase 2: cancel users while many of them wait inside a request.
-        env2 = Env(host, limit=None, timeout=60.0)
+        env2 = Env(host, limit=None, timeout=TIMEOUT_S)
         before = served["received slow"]
         running = await population(env2, Blocked, users)
         for _ in range(6000):  # until a quarter of the users sit in /slow (bounded: 60 s)
@@ -209,7 +218,7 @@ async def stress(users: int, tasks: int) -> dict[str, Any]:
             failures.append(f"phase 2: only {blocked} users reached /slow")
 
         # Phase 3: a timeout from outside cancels users that never stop on their own.
-        env3 = Env(host, limit=None, timeout=60.0)
+        env3 = Env(host, limit=None, timeout=TIMEOUT_S)
         running = await population(env3, Blocked, users // 2)
         try:
             await asyncio.wait_for(asyncio.gather(*running), 0.5)
@@ -220,7 +229,7 @@ async def stress(users: int, tasks: int) -> dict[str, Any]:
               len(running))
 
         # Afterwards the process is sound: one more user does its requests.
-        env4 = Env(host, limit=20, timeout=5.0)
+        env4 = Env(host, limit=20, timeout=TIMEOUT_S)
         await Mixed(env4).run()
         check(failures, "last user's requests", sum(env4.requests.values()) > 0, True)
         return {"build": horde.BUILD.describe(), "users": users, "tasks": phase1,
