@@ -180,13 +180,12 @@ def diagnostic_tools() -> list[Tool]:
 
 def _compiled_build() -> str:
     """'' when this interpreter's horde has a fresh compiled build, else what it has."""
-    done = subprocess.run([sys.executable, "-m", "horde.buildinfo", "--check"],
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "HORDE_BUILD": "auto"})
-    if done.returncode == 0:
+    done = subprocess.run([*horde_command(), "--version"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "HORDE_BUILD": "auto"})
+    if "(compiled with" in done.stdout:
         return ""
-    return (f"this horde is {done.stdout.strip() or done.stderr.strip()}; build it with "
-            "`make` or `pip install -e .` where a C compiler is installed")
+    return (f"this is {done.stdout.strip() or done.stderr.strip()}; build the compiled "
+            "one with `make` or `pip install -e .` where a C compiler is installed")
 
 
 def run_tools(nginx: Nginx, tools: Sequence[Tool], ctx: Context, rounds: int,
@@ -321,10 +320,10 @@ def print_report(tools: Sequence[Tool], outcomes: Sequence[Outcome], ctx: Contex
               f"{b.nginx_requests / max(b.requests, 1):6.3f} {b.p50_ms:6.2f} "
               f"{b.p99_ms:6.2f} {b.steady_rps:8,.0f} {b.cpu_share:4.0%} "
               f"{(c.per_cpu_s if c else 0):8,.0f} {b.wrk_rps:9,.0f} {b.failures:4d}")
-    print(f"\n{'ratio':28} {'req/s':>7} {'req/cpu-s':>9}  target")
+    print(f"\n{'ratio':40} {'req/s':>7} {'req/cpu-s':>9}  target")
     for row in ratio_rows(best, per_cpu):
         percent = str(row["target"]).endswith("%")
-        print(f"{str(row['ratio']):28} {_shown(row['value'], percent):>7} "
+        print(f"{str(row['ratio']):40} {_shown(row['value'], percent):>7} "
               f"{_shown(row.get('per_cpu_value'), percent):>9}  {row['target']:7} "
               f"{_verdict(row['met']):8} {_verdict(row.get('per_cpu_met'))}")
 

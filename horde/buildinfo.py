@@ -51,7 +51,6 @@ __all__ = [
     "activate",
     "decide",
     "inspect",
-    "main",
     "require_selected",
 ]
 
@@ -234,18 +233,3 @@ def require_selected(build: Build) -> None:
         raise BuildError(build.reason)
     if build.requested == "compiled" and not build.compiled:
         raise BuildError(f"{ENV}=compiled, but this horde is {build.describe()}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m horde.buildinfo [--check]`: print the build in use; with --check,
-    exit 1 unless it is the compiled one (the Makefile asks before its second pass)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    build = decide()
-    print(build.describe())
-    if "--check" in args:
-        return 0 if build.compiled else 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
