@@ -35,6 +35,8 @@ from threading import get_ident
 from time import perf_counter_ns
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ..bridge import await_, in_sync_context
 from ..errors import RequestError, StopUser, UsageError
 from ..gate import Gate
@@ -60,6 +62,9 @@ from .urlcache import for_base
 __all__ = ["HttpSession"]
 
 
+# Compiled with mypyc (docs/dev/compiled.md), a class refuses interpreted subclasses
+# unless it says otherwise; horde.compat.users.HttpSession (Locust's constructor) is one.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class HttpSession:
     """A user's HTTP client. See the module docstring and docs/http-client.md."""
 
