@@ -101,8 +101,14 @@ class User(_Waits, _HordeUser):
         _view(self)
 
 
+class _LocustClient(_HordeSession):
+    """horde's client with room for Locust's `request_event` and `user` (an interpreted
+    subclass has a __dict__; the compiled HttpSession has none)."""
+
+
 class HttpUser(_Waits, _HordeHttpUser):
     abstract = True
+    client_class = _LocustClient
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)

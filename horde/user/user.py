@@ -194,13 +194,17 @@ class HttpUser(User):
     max_redirects: ClassVar[int] = 10
 
     client: HttpSession
+    client_class: ClassVar[type[HttpSession]] = HttpSession
+    """The client's class. horde.compat sets an interpreted subclass: in the compiled
+    build (docs/dev/compiled.md) HttpSession instances take no attributes of their own,
+    and a Locust client carries `request_event` and `user`."""
 
     def __init__(self, environment: UserEnvironment) -> None:
         super().__init__(environment)
         timeout = self.network_timeout
         if timeout is None:
             timeout = environment.request_timeout
-        self.client = HttpSession(
+        self.client = self.client_class(
             environment.host or self.host,
             environment.record,
             gate=environment.gate,
