@@ -143,6 +143,7 @@ def _assertion_text(exc: AssertionError, text: str) -> str:
 
 class FastHttpUser(_Waits, _HordeFastHttpUser):
     abstract = True
+    client_class = _LocustClient
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
