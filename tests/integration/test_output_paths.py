@@ -8,8 +8,12 @@ test's own (mknod in a temporary directory), never the system's /dev.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -97,3 +101,67 @@ def test_a_write_that_fails_at_the_end_names_the_path_on_stderr(
     assert "could not write" not in run.stdout
     assert "Aggregated" in run.stdout  # the summary came first
     assert _is_char_device(full, os.makedev(1, 7))
+
+
+def _shell_horde(tmp_path: Path, args: list[str], tail: str) -> subprocess.CompletedProcess[str]:
+    """horde under a real shell, so its stdout is what `| cat` or `> file` makes of it."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("http_proxy", None)
+    env.pop("HTTP_PROXY", None)
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "horde", *args])
+    return subprocess.run(["sh", "-c", f"{command} {tail}"], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=60, check=False)
+
+
+def _json_after_summary(out: str) -> dict[str, object]:
+    start = out.index('{\n  "schema_version"')
+    assert "Aggregated" in out[:start]  # the summary first, whole
+    result: dict[str, object] = json.loads(out[start:])
+    return result
+
+
+@pytest.mark.parametrize("tail", ["| cat", "> out.txt"])
+def test_json_to_dev_stdout_follows_the_summary(tmp_path: Path, plain_target: Target,
+                                                tail: str) -> None:
+    script = write_script(tmp_path, FAST)
+    run = _shell_horde(tmp_path, _headless(script, plain_target, "--json", "/dev/stdout"),
+                       tail)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout if tail.startswith("|") else (tmp_path / "out.txt").read_text()
+    result = _json_after_summary(out)
+    total = result["total"]
+    assert isinstance(total, dict)
+    assert total["requests"] == plain_target.counts().route("GET", "/fast") > 0
+    assert os.path.islink("/dev/stdout")  # still the system's link, of course
+
+
+def test_a_fifo_nobody_reads_is_refused_before_any_request(tmp_path: Path,
+                                                          plain_target: Target) -> None:
+    script = write_script(tmp_path, FAST)
+    os.mkfifo(tmp_path / "r.fifo")
+    run = run_horde(_headless(script, plain_target, "--json", "r.fifo"), tmp_path, timeout=30)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr.strip() == ("horde: --json: r.fifo: a FIFO that no program reads: horde "
+                                  "would wait for a reader forever once the run ends; start "
+                                  "the reader first")
+    assert plain_target.counts().received == 0
+
+
+def test_a_fifo_with_a_reader_gets_the_whole_result(tmp_path: Path,
+                                                   plain_target: Target) -> None:
+    script = write_script(tmp_path, FAST)
+    fifo = tmp_path / "r.fifo"
+    os.mkfifo(fifo)
+    # The reader is there before horde starts (as `cat r.fifo &` would be);
+    # the result (a few KB) waits in the pipe until it is read.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        run = run_horde(_headless(script, plain_target, "--json", "r.fifo"), tmp_path)
+        assert run.returncode == 0, run.stderr
+        chunks = []
+        while chunk := os.read(reader, 1 << 16):  # b"": every writer is gone, horde included
+            chunks.append(chunk)
+    finally:
+        os.close(reader)
+    result = json.loads(b"".join(chunks))
+    assert result["total"]["requests"] == plain_target.counts().route("GET", "/fast")

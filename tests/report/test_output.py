@@ -21,7 +21,7 @@ import pytest
 from horde.errors import UsageError
 from horde.report import RunInfo, write_csv, write_json
 from horde.report.html_report import write_html
-from horde.report.output import check_output, write_output
+from horde.report.output import check_output, hold_reader, write_output
 from horde.stats import StatsSnapshot
 
 NULL = os.makedev(1, 3)
@@ -62,6 +62,19 @@ def _reading(fifo: Path) -> Iterator[list[bytes]]:
     finally:
         reader.join(10)
         assert not reader.is_alive(), "the FIFO was never closed by its writer"
+
+
+def _hold_when_read(fifo: Path) -> int:
+    """hold_reader's descriptor once the reader thread has opened `fifo` (bounded)."""
+    for _ in range(2000):
+        try:
+            fd = hold_reader(fifo)
+        except UsageError:
+            threading.Event().wait(0.005)  # the reader thread has not opened it yet
+            continue
+        assert fd is not None
+        return fd
+    raise AssertionError("the reader never opened the FIFO")
 
 
 def test_a_regular_file_is_replaced_atomically(tmp_path: Path) -> None:
@@ -122,7 +135,9 @@ def test_a_fifo_is_written_in_place(tmp_path: Path, snapshot: StatsSnapshot,
     os.mkfifo(fifo)
     check_output(fifo)  # must not open it: that would wait for a reader
     with _reading(fifo) as got:
+        held = _hold_when_read(fifo)
         write_json(fifo, snapshot, info)
+        os.close(held)  # the reader's end of file: horde's exit, on the command line
     assert json.loads(got[0])["total"]["requests"] == 12
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.fifo"]
