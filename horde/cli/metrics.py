@@ -29,7 +29,7 @@ async def metrics_served(controller: Controller, config: Config, console: Consol
         yield None
         return
     server = await start_metrics_server(controller, config.metrics_host, config.metrics_port,
-                                        checks)
+                                        checks, allowed_hosts=config.web_allowed_host)
     console.print(f"horde: Prometheus metrics at {server.url}", markup=False, highlight=False)
     try:
         yield server

@@ -48,7 +48,19 @@ def error_response(message: str, status: int = 400) -> web.Response:
 
 
 async def _body(request: web.Request) -> Any:
-    text = await request.text()
+    raw = await request.read()
+    # Decoded here, not by request.text(): an unknown charset (LookupError)
+    # or bytes that are not in it (UnicodeDecodeError) are the client's
+    # mistake, a 400, never a 500 with a traceback.
+    charset = request.charset or "utf-8"
+    try:
+        text = raw.decode(charset)
+    except LookupError:
+        raise BadInput(f"the request body's charset {charset!r} is unknown; "
+                       "send UTF-8") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"the request body is not valid {charset}: {exc.reason} at byte "
+                       f"{exc.start}") from None
     if not text.strip():
         raise BadInput("the request body must be a JSON object (it was empty)")
     try:

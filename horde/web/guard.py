@@ -56,7 +56,7 @@ from aiohttp.typedefs import Handler, Middleware
 from horde.errors import UsageError
 
 __all__ = ["AllowedHosts", "guard_middleware", "normalise_host", "parse_allowed_host",
-           "SAFE_METHODS", "WILDCARD_BINDS", "MAX_LOGGED"]
+           "display_host", "SAFE_METHODS", "WILDCARD_BINDS", "MAX_LOGGED"]
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,17 @@ def normalise_host(name: str) -> str:
         return ipaddress.ip_address(name).compressed
     except ValueError:
         return name
+
+
+def display_host(host: str) -> str:
+    """The host part of a URL a person can open for a bind address: wildcards become loopback."""
+    if host in ("", "0.0.0.0", "*"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    if _is_address(host) and ipaddress.ip_address(host).version == 6:
+        return f"[{host}]"
+    return host
 
 
 def _is_address(name: str) -> bool:
@@ -152,11 +163,12 @@ class AllowedHosts:
 class _LogOnce:
     """Log each distinct refusal once, and at most MAX_LOGGED of them in all."""
 
-    def __init__(self) -> None:
+    def __init__(self, what: str) -> None:
+        self._what = what
         self._seen: set[str] = set()
 
     def __call__(self, request: web.Request, message: str) -> None:
-        line = f"web UI refused {request.method} {request.path}: {message}"
+        line = f"{self._what} refused {request.method} {request.path}: {message}"
         if line in self._seen or len(self._seen) >= MAX_LOGGED:
             return
         self._seen.add(line)
@@ -180,10 +192,11 @@ def _origin_problem(request: web.Request, origin: str, what: str) -> str | None:
     return None
 
 
-def guard_middleware(allowed: AllowedHosts) -> Middleware:
-    """The middleware enforcing rules 1 to 4 of the module docstring."""
+def guard_middleware(allowed: AllowedHosts, what: str = "web UI") -> Middleware:
+    """The middleware enforcing rules 1 to 4 of the module docstring (`what` it guards
+    is named in the refusals: the web UI, the metrics server)."""
 
-    log_once = _LogOnce()
+    log_once = _LogOnce(what)
 
     def refuse(request: web.Request, status: int, message: str) -> web.Response:
         log_once(request, message)
@@ -197,7 +210,7 @@ def guard_middleware(allowed: AllowedHosts) -> Middleware:
             if host is None or not allowed.allows(host[0]):
                 shown = host[0] if host is not None else host_header
                 return refuse(request, 403,
-                              f"this web UI does not answer to the host name {shown!r} (a "
+                              f"this {what} does not answer to the host name {shown!r} (a "
                               "guard against DNS rebinding); if the name is yours, start "
                               f"horde with --web-allowed-host {shown}")
         origin = request.headers.get("Origin")

@@ -11,19 +11,30 @@ the text in a thread from that immutable reading, so a large scrape costs
 the run loop only the reading. Scrapes are served one at a time: a second
 one waits for the first instead of rendering twice in parallel.
 
+The standalone server checks the Host header as the web UI does
+(`horde.web.guard`, rule 1): a DNS-rebinding page must not read the figures
+under a name of its own. Its list is built from `--metrics-host` the way the
+UI's is built from `--web-host` (plus the `--web-allowed-host` names): with
+a wildcard bind any IP address passes, so Prometheus scraping a pod by its
+address keeps working, and GETs without Origin (Prometheus, curl) pass the
+other rules untouched.
+
 Invariants: nothing here changes the run; the standalone server answers
-`/metrics` only (and `/` with a pointer to it), on the address it is told.
+`/metrics` only (and `/` with a pointer to it), on the address it is told,
+to the host names its guard allows.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from horde.errors import UsageError
 from horde.report.prometheus import MetricsSource, read_metrics, render_metrics
 from horde.stats.checks import CheckWatch
+from horde.web.guard import AllowedHosts, display_host, guard_middleware
 
 __all__ = ["MetricsEndpoint", "MetricsServer", "start_metrics_server", "METRICS_PATH"]
 
@@ -60,10 +71,7 @@ class MetricsServer:
 
     @property
     def url(self) -> str:
-        shown = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
-        if ":" in shown:
-            shown = f"[{shown}]"
-        return f"http://{shown}:{self.port}{METRICS_PATH}"
+        return f"http://{display_host(self.host)}:{self.port}{METRICS_PATH}"
 
     async def close(self) -> None:
         if not self._closed:
@@ -72,12 +80,16 @@ class MetricsServer:
 
 
 async def start_metrics_server(source: MetricsSource, host: str, port: int,
-                               checks: CheckWatch | None = None) -> MetricsServer:
+                               checks: CheckWatch | None = None, *,
+                               allowed_hosts: Sequence[str] = ()) -> MetricsServer:
     """Serve `/metrics` for `source` on host:port in the running loop (port 0: any free one).
 
-    Raises `UsageError` when the address cannot be bound.
+    `allowed_hosts` are host names it answers to besides loopback and `host`
+    (see the module docstring). Raises `UsageError` when the address cannot
+    be bound.
     """
-    app = web.Application(client_max_size=4096)
+    guard = guard_middleware(AllowedHosts.for_bind(host, allowed_hosts), "metrics server")
+    app = web.Application(middlewares=[guard], client_max_size=4096)
     MetricsEndpoint(source, checks).add_routes(app)
 
     async def index(request: web.Request) -> web.Response:

@@ -21,7 +21,6 @@ is idempotent.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +34,7 @@ from horde.web.api import Api, encode_json
 from horde.web.assets import Assets
 from horde.web.auth import basic_auth_middleware
 from horde.web.downloads import Downloads
-from horde.web.guard import AllowedHosts, guard_middleware
+from horde.web.guard import AllowedHosts, display_host, guard_middleware
 from horde.web.metrics import MetricsEndpoint
 from horde.web.payload import state_payload
 from horde.web.push import LiveHub
@@ -132,20 +131,6 @@ def build_app(
     return app, hub
 
 
-def _display_host(host: str) -> str:
-    """The host part of a URL a person can open: wildcards become loopback."""
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    try:
-        if ipaddress.ip_address(host).version == 6:
-            return f"[{host}]"
-    except ValueError:
-        pass  # a host name
-    return host
-
-
 class WebServer:
     """A running web UI; see `start_web`."""
 
@@ -159,7 +144,7 @@ class WebServer:
     @property
     def url(self) -> str:
         """e.g. ``http://127.0.0.1:8089`` (no trailing slash), with the real port."""
-        return f"http://{_display_host(self.host)}:{self.port}"
+        return f"http://{display_host(self.host)}:{self.port}"
 
     async def close(self) -> None:
         if self._closed:

@@ -219,3 +219,19 @@ def test_stop_answers_the_state_the_run_is_really_in(plain_target: Target) -> No
         assert answer.json()["state"] in ("stopping", "stopped")
         wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped", what="stopped")
         assert ui.api("/api/stop", {}).json()["state"] == "stopped"
+
+
+@pytest.mark.parametrize(("content_type", "raw", "error"), [
+    ("application/json; charset=x", b"{}", "the request body's charset 'x' is unknown; send UTF-8"),
+    ("application/json", b'{"users": "\xff"}', "the request body is not valid utf-8: "
+                                                "invalid start byte at byte 11"),
+    ("application/json; charset=ascii", '{"users": "é"}'.encode(),
+     "the request body is not valid ascii: ordinal not in range(128) at byte 11"),
+])
+def test_a_body_that_cannot_be_decoded_is_a_400_not_a_500(
+        plain_target: Target, content_type: str, raw: bytes, error: str) -> None:
+    with LiveUI([PlainVisitor], plain_target.url) as ui:
+        for path in ("/api/start", "/api/update"):
+            answer = ui.api(path, method="POST", raw=raw, headers={"Content-Type": content_type})
+            assert (answer.status, answer.json()) == (400, {"error": error}), answer.body
+        assert ui.api("/api/state").json()["state"] == "ready"  # nothing started

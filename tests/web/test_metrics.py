@@ -127,3 +127,62 @@ def test_standalone_server_judges_the_runs_checks() -> None:
             await server.close()
 
     asyncio.run(main())
+
+
+def _get(url: str, host: str | None = None) -> int:
+    return http_json(url, headers={"Host": host} if host else None).status
+
+
+def test_standalone_server_refuses_a_rebound_host_name() -> None:
+    async def main() -> None:
+        runner = LocalRunner([PlainVisitor], RunOptions(), Events())
+        server = await start_metrics_server(runner, "127.0.0.1", 0,
+                                            allowed_hosts=("prom.example",))
+        try:
+            port = server.port
+            evil = await asyncio.to_thread(http_json, server.url,
+                                           headers={"Host": f"evil.example:{port}"})
+            assert evil.status == 403
+            assert evil.json()["error"].startswith(
+                "this metrics server does not answer to the host name 'evil.example'")
+            for host in (None, f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}",
+                         f"prom.example:{port}"):
+                assert await asyncio.to_thread(_get, server.url, host) == 200, host
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_wildcard_bound_server_answers_any_address_but_no_foreign_name() -> None:
+    async def main() -> None:
+        runner = LocalRunner([PlainVisitor], RunOptions(), Events())
+        server = await start_metrics_server(runner, "0.0.0.0", 0)
+        try:
+            port = server.port
+            assert server.url == f"http://127.0.0.1:{port}/metrics"
+            url = f"http://127.0.0.1:{port}/metrics"
+            # Prometheus scraping a pod by its IP: an address cannot be rebound.
+            assert await asyncio.to_thread(_get, url, f"10.1.2.3:{port}") == 200
+            assert await asyncio.to_thread(_get, url, f"{socket.gethostname()}:{port}") == 200
+            assert await asyncio.to_thread(_get, url, f"evil.example:{port}") == 403
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+
+
+def test_an_ipv6_wildcard_server_prints_a_url_one_can_open() -> None:
+    async def main() -> None:
+        runner = LocalRunner([PlainVisitor], RunOptions(), Events())
+        try:
+            server = await start_metrics_server(runner, "::", 0)
+        except UsageError as exc:
+            pytest.skip(f"no IPv6 here: {exc}")
+        try:
+            assert server.url == f"http://[::1]:{server.port}/metrics"
+            assert await asyncio.to_thread(_get, server.url) == 200
+        finally:
+            await server.close()
+
+    asyncio.run(main())
