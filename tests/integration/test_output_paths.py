@@ -165,3 +165,27 @@ def test_a_fifo_with_a_reader_gets_the_whole_result(tmp_path: Path,
         os.close(reader)
     result = json.loads(b"".join(chunks))
     assert result["total"]["requests"] == plain_target.counts().route("GET", "/fast")
+
+
+def test_a_link_another_user_planted_is_refused_before_any_request(
+        tmp_path: Path, plain_target: Target) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a link to another user needs root")
+    script = write_script(tmp_path, FAST)
+    secret = tmp_path / "secret"
+    secret.write_text("root only")
+    secret.chmod(0o600)
+    planted = tmp_path / "x"
+    planted.mkdir()
+    os.chown(planted, 4242, 4242)
+    link = planted / "link.json"
+    link.symlink_to(secret)
+    os.lchown(link, 4242, 4242)
+    run = run_horde(_headless(script, plain_target, "--json", "x/link.json"), tmp_path,
+                    timeout=30)
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert run.stderr.startswith("horde: --json: x/link.json: a symbolic link owned by "
+                                 "another user (uid 4242)")
+    assert plain_target.counts().received == 0
+    assert secret.read_text() == "root only"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
