@@ -76,6 +76,8 @@ class Pacer:
 
     def fall_due(self) -> None:
         """Hand out (or queue) every iteration due by now; the loop timer calls it."""
+        if self._closed:
+            return
         now = self.clock()
         plan, start = self._plan, self._start
         while True:
