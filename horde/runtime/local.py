@@ -44,8 +44,7 @@ from horde.runtime.pacer import Pacer
 from horde.runtime.population import Population
 from horde.runtime.runbase import RunBase
 from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
-
-from horde.stats.openmodel import PacedAggregate, PacedRecorder
+from horde.stats.openmodel import PacedAggregate, PacedDelta, PacedRecorder
 from horde.user import User
 
 __all__ = ["LocalRunner", "RunOptions", "RunState"]
@@ -63,11 +62,13 @@ class LocalRunner(RunBase):
         on_second: Callable[[int, HealthSample], None] | None = None,
         on_delta: Callable[[StatsDelta], None] | None = None,
         plan: Executor | None = None,
+        on_paced: Callable[[PacedDelta], None] | None = None,
     ) -> None:
         super().__init__(classes, options, events, asyncio.get_running_loop(), plan)
         self.pacer: Pacer | None = None  # the open model's schedule, made at each test start
         self._paced: PacedRecorder | None = None
         self.paced_aggregate = PacedAggregate()
+        self._on_paced = on_paced  # a worker in the open model: the master merges it
         self.stats = RequestStats()
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
@@ -215,6 +216,8 @@ class LocalRunner(RunBase):
         self._check_emfile(delta)
         if self._on_delta is not None:
             self._on_delta(delta)  # a worker: the master merges it, keyed by its own clock
+            if self.pacer is not None and self._paced is not None and self._on_paced is not None:
+                self._on_paced(self._paced.take_delta(*self.pacer.take_counts()))
         else:
             self.aggregate.apply(delta, self._second)
             self.aggregate.close_second(self._second, self.population.count)

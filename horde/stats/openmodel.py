@@ -113,9 +113,10 @@ class PacedAggregate:
             self._charged[key] = self._charged.get(key, 0) + count
         self.service.apply(delta.service, t_s)
 
-    def add_counts(self, iterations: int, dropped: int, t_s: int) -> None:
-        """Iterations and drops that come without a service delta (a worker's report)."""
-        self.apply(PacedDelta(iterations, dropped), t_s)
+    def add_counts(self, iterations: int, dropped: int, t_s: int,
+                   dropped_by_endpoint: list[tuple[str, str, int]] | None = None) -> None:
+        """Iterations and drops of a worker's report (its service times merge into `service`)."""
+        self.apply(PacedDelta(iterations, dropped, tuple(dropped_by_endpoint or ())), t_s)
 
     def close_second(self, t_s: int) -> None:
         self.service.close_second(t_s, 0)
