@@ -71,7 +71,8 @@ class U(HttpUser):
         self.client.get("/slow?ms=300", name="/slow")
 """)
     run = run_horde(["-H", plain_target.url, "--headless", "--arrival-rate", "20", "-u", "1",
-                     "--max-lateness", "0.1s", "-t", "3s", "--only-summary"],
+                     "--max-lateness", "0.1s", "-t", "3s", "--only-summary",
+                     "--html", str(tmp_path / "r.html")],
                     tmp_path, json_path=tmp_path / "r.json")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.result is not None
@@ -83,3 +84,5 @@ class U(HttpUser):
     (endpoint,) = run.result["endpoints"]
     assert dropped == run.result["total"]["dropped_iterations"]
     assert 0 < endpoint["dropped_iterations"] <= dropped
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Dropped iterations" in html and f">{dropped}<" in html
