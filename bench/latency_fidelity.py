@@ -90,7 +90,7 @@ def fidelity_tools() -> list[Tool]:
              _from_file(parse_horde, "horde.json")),
         Tool("horde-async", "horde, async def tasks", _horde("PacedAsyncUser", CONNECTIONS),
              _from_file(parse_horde, "horde.json")),
-        Tool("horde-open", "horde --arrival-rate (corrected)", _horde_open,
+        Tool("horde-open", "horde --arrival-rate", _horde_open,
              _from_file(parse_horde, "horde.json")),
         Tool("locust-fast", "Locust FastHttpUser", _locust("PacedFastUser", CONNECTIONS),
              _from_file(parse_locust, "locust.json")),

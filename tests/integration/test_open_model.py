@@ -86,3 +86,21 @@ class U(HttpUser):
     assert 0 < endpoint["dropped_iterations"] <= dropped
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Dropped iterations" in html and f">{dropped}<" in html
+
+
+def test_ramping_rate_runs_its_integral_and_ends_by_itself(plain_target: Target,
+                                                          tmp_path: Path) -> None:
+    # 0 -> 50/s over 1 s, then back to 0 over 1 s: exactly 50 iterations, then the run ends.
+    write_script(tmp_path, """
+from horde import HttpUser, task
+
+class U(HttpUser):
+    @task
+    def fast(self):
+        self.client.get("/fast")
+""")
+    run = run_horde(["-H", plain_target.url, "--headless", "--arrival-stages", "1s:50,1s:0",
+                     "-u", "5", "--only-summary"], tmp_path, json_path=tmp_path / "r.json")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert plain_target.counts().route("GET", "/fast") == 50
+    assert run.result is not None and run.result["arrival"]["iterations"] == 50
