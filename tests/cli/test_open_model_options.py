@@ -1,4 +1,4 @@
-"""--arrival-rate, --arrival-stages, --max-lateness: parsed, refused with a sentence, made a plan."""
+"""--arrival-rate, --arrival-stages, --max-lateness: parsed, refused with a sentence."""
 
 from __future__ import annotations
 
