@@ -19,8 +19,8 @@ from typing import Any
 
 from horde.cli.options import LOCUST_ONLY, OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
-from horde.plan.stages import Stage
 from horde.plan.arrival import RateStage
+from horde.plan.stages import Stage
 from horde.stats.checks import Check
 
 __all__ = ["Config", "load_config", "read_config_file"]
