@@ -35,3 +35,12 @@ def test_flags_file_and_environment_make_the_plan(tmp_path: Path) -> None:
 def test_bad_values_name_the_flag(tmp_path: Path, argv: list[str], fragment: str) -> None:
     with pytest.raises(UsageError, match=fragment):
         load_config(argv, environ={}, cwd=tmp_path)
+
+
+def test_one_plan_a_run(tmp_path: Path) -> None:
+    config = load_config(["--arrival-rate", "5", "--stages", "10s:5"], environ={}, cwd=tmp_path)
+    with pytest.raises(UsageError, match="one or the other"):
+        open_model_plan(config)
+    with pytest.raises(UsageError, match="load shape"):
+        open_model_plan(load_config(["--arrival-rate", "5"], environ={}, cwd=tmp_path),
+                        has_shape=True)
