@@ -7,6 +7,8 @@ above that is its own overhead. Each tool runs 10 connections/users:
 
 * horde, sync and async tasks: 10 users x `constant_throughput(100)`;
 * Locust FastHttpUser: 10 users x `constant_throughput(100)`;
+* horde, open model: `--arrival-rate 1000 -u 10` (its percentiles count from
+  each iteration's intended start), the same executor as k6's:
 * k6: `constant-arrival-rate` 1,000/s, 10 pre-allocated VUs (GOMAXPROCS=1);
 * wrk: `-t1 -c10` with bench/peers/wrk_paced.lua, which waits 10 ms after
   each response before the next request on that connection (just under
@@ -20,6 +22,10 @@ distribution. Target: horde p99 / wrk p99 <= 2.
 
     .venv/bin/python bench/latency_fidelity.py              # 2 rounds x 10 s
     .venv/bin/python bench/latency_fidelity.py --rounds 3 --out fidelity.json
+    .venv/bin/python bench/latency_fidelity.py --co-demo    # coordinated omission, shown
+
+``--co-demo`` runs bench/co_demo.py instead: horde (open and closed), k6 and
+Locust side by side against a target that freezes 0.5 s every 5 s.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
+from co_demo import run_co_demo
 from compare import Context, Outcome, Tool, _from_file, _horde, _locust, run_tools
 from peers.harness import (
     PEERS_DIR,
@@ -40,6 +47,7 @@ from peers.harness import (
     cores,
     describe_machine,
     ensure_peers_venv,
+    horde_command,
     k6_binary,
     require_program,
     start_nginx,
@@ -67,6 +75,13 @@ def _wrk_paced(ctx: Context, out: Path) -> tuple[list[str], dict[str, str]]:
             {"DELAY_MS": str(delay_ms)})
 
 
+def _horde_open(ctx: Context, out: Path) -> tuple[list[str], dict[str, str]]:
+    return [*horde_command(), "-f", str(PEERS_DIR / "horde_users.py"), "OpenUser",
+            "-H", ctx.url, "--arrival-rate", str(RATE), "-u", str(CONNECTIONS),
+            "-t", f"{ctx.seconds}s", "--headless", "--only-summary",
+            "--json", str(out / "horde.json")], {}
+
+
 def fidelity_tools() -> list[Tool]:
     return [
         Tool("wrk", "wrk -c10, paced (Lua delay)", _wrk_paced,
@@ -74,6 +89,8 @@ def fidelity_tools() -> list[Tool]:
         Tool("horde-sync", "horde, sync def tasks", _horde("PacedSyncUser", CONNECTIONS),
              _from_file(parse_horde, "horde.json")),
         Tool("horde-async", "horde, async def tasks", _horde("PacedAsyncUser", CONNECTIONS),
+             _from_file(parse_horde, "horde.json")),
+        Tool("horde-open", "horde --arrival-rate", _horde_open,
              _from_file(parse_horde, "horde.json")),
         Tool("locust-fast", "Locust FastHttpUser", _locust("PacedFastUser", CONNECTIONS),
              _from_file(parse_locust, "locust.json")),
@@ -154,7 +171,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="TOOL",
                         help="run only these tools: " + " ".join(t.key for t in fidelity_tools()))
     parser.add_argument("--out", type=Path, help="also write everything as JSON here")
+    parser.add_argument("--co-demo", action="store_true",
+                        help="the coordinated-omission demonstration instead (bench/co_demo.py)")
     args = parser.parse_args(argv)
+    if args.co_demo:
+        try:
+            generator_core, target_core = cores()
+            return run_co_demo(args.seconds, ensure_peers_venv(), generator_core, target_core,
+                               args.only)
+        except SetupError as exc:
+            print(f"latency_fidelity.py: {exc}", file=sys.stderr)
+            return 2
     tools = [t for t in fidelity_tools() if not args.only or t.key in args.only]
     if not tools or args.seconds < 1 or args.rounds < 1:
         parser.error("nothing to run")

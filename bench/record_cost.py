@@ -4,7 +4,10 @@ Run:  .venv/bin/python bench/record_cost.py [--samples 1000000] [--endpoints 20]
 
 Prints µs per sample for
   * a no-op function with the same signature (loop + call overhead),
-  * `RequestStats.record` amortised with `take_delta()` every 50,000 calls,
+  * `RequestStats.record` amortised with `take_delta()` every 50,000 calls
+    (the closed model's whole recording path: a user's client calls it directly),
+  * the open model's path (a paced slot adds the iteration's lateness and
+    records into the corrected and the service statistics),
   * the latency histogram alone: `Histogram.record` + `fold()`,
   * `hdrhistogram.record_value` and `ddsketch.add` when those are importable,
 and the time to merge one second of deltas from 200 workers x 50 endpoints
@@ -27,6 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from horde.stats import Histogram, RequestStats, StatsAggregate
+from horde.stats.openmodel import PacedRecorder
 from horde.wire import StatsReport, decode_from_worker, delta_to_wire, encode, merge_report
 
 Row = tuple[str, str, int, int, "str | None", int]
@@ -79,6 +83,35 @@ def bench_record(rows: list[Row], every: int = 50_000) -> float:
             if i % every == every - 1:
                 stats.take_delta()
         stats.take_delta()
+
+    return best_of(3, run)
+
+
+def bench_paced(rows: list[Row], every: int = 50_000) -> float:
+    """The open model's path: a paced slot's record -> corrected + service statistics."""
+
+    class Slot:  # what horde.runtime.environment.PacedSlot._record does per request
+        __slots__ = ("late_us", "_charge", "_paced_record")
+
+        def __init__(self, paced: PacedRecorder) -> None:
+            self.late_us, self._charge, self._paced_record = 1500, 0, paced.record
+
+        def record(self, m: str, n: str, lat: int, size: int, err: str | None,
+                   ttfb: int) -> None:
+            charge, self._charge = self._charge, 0
+            self._paced_record(m, n, lat, size, err, ttfb, self.late_us, charge)
+
+    def run() -> None:
+        stats = RequestStats()
+        paced = PacedRecorder(stats.record)
+        rec = Slot(paced).record
+        for i, (m, n, lat, size, err, ttfb) in enumerate(rows):
+            rec(m, n, lat, size, err, ttfb)
+            if i % every == every - 1:
+                stats.take_delta()
+                paced.take_delta(0, 0)
+        stats.take_delta()
+        paced.take_delta(0, 0)
 
     return best_of(3, run)
 
@@ -181,6 +214,9 @@ def main() -> None:
     print(f"  no-op call, same signature      {noop / n * 1e6:6.3f} µs/sample")
     print(f"  RequestStats.record + deltas    {record / n * 1e6:6.3f} µs/sample"
           f"  ({(record - noop) / n * 1e6:.3f} above the no-op call)")  # fmt: skip
+    paced = bench_paced(rows)
+    print(f"  open model: paced slot record   {paced / n * 1e6:6.3f} µs/sample"
+          "  (corrected + service; the closed model's path is the line above)")
     print(f"  Histogram.record + fold         {hist / n * 1e6:6.3f} µs/sample")
     for name, secs in bench_foreign(values).items():
         print(f"  {name:<31} {secs / n * 1e6:6.3f} µs/sample")

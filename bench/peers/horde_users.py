@@ -2,8 +2,12 @@
 
 SyncUser / AsyncUser loop with no wait (throughput run); PacedSyncUser /
 PacedAsyncUser run at most 100 tasks per second each (latency-fidelity run:
-10 users x 100/s = 1,000 requests/s). Every task is one GET of "/".
+10 users x 100/s = 1,000 requests/s). Every task is one GET of "/". OpenUser is
+for --arrival-rate; OpenUser and StallClosedUser GET $BENCH_PATH (default "/"),
+for the coordinated-omission demonstration (bench/co_demo.py).
 """
+
+import os
 
 from horde import HttpUser, constant, constant_throughput, task
 
@@ -61,3 +65,21 @@ class AsyncLoopUser(HttpUser):
     async def index(self) -> None:
         for _ in range(100):
             await self.client.get("/")
+
+
+class OpenUser(HttpUser):
+    """The open model (--arrival-rate): one GET per iteration; no wait time needed."""
+
+    @task
+    def index(self) -> None:
+        self.client.get(os.environ.get("BENCH_PATH", "/"), name="bench")
+
+
+class StallClosedUser(HttpUser):
+    """The closed model at 10 requests/s per user, on BENCH_PATH (the stalling route)."""
+
+    wait_time = constant_throughput(10)
+
+    @task
+    def index(self) -> None:
+        self.client.get(os.environ.get("BENCH_PATH", "/"), name="bench")

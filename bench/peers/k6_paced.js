@@ -1,6 +1,7 @@
 // k6 open model for bench/compare.py's latency-fidelity run: RATE requests/s
 // (constant-arrival-rate) from at most VUS virtual users, GET TARGET/.
-// Environment: TARGET (base URL), RATE, VUS, DURATION (e.g. "10s").
+// Environment: TARGET (base URL), RATE, VUS, DURATION (e.g. "10s"), and
+// BENCH_PATH (default "/": the coordinated-omission demonstration's stalling route).
 import http from "k6/http";
 
 export const options = {
@@ -15,9 +16,9 @@ export const options = {
       gracefulStop: "5s",
     },
   },
-  summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(99)"],
+  summaryTrendStats: ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"],
 };
 
 export default function () {
-  http.get(`${__ENV.TARGET}/`);
+  http.get(`${__ENV.TARGET}${__ENV.BENCH_PATH || "/"}`);
 }

@@ -19,6 +19,7 @@ from typing import Any
 
 from horde.cli.options import LOCUST_ONLY, OPTIONS, Option, build_parser, convert_value
 from horde.errors import UsageError
+from horde.plan.arrival import RateStage
 from horde.plan.stages import Stage
 from horde.stats.checks import Check
 
@@ -33,6 +34,9 @@ class Config:
     spawn_rate: float = 1.0
     run_time: float | None = None
     stages: tuple[Stage, ...] | None = None
+    arrival_rate: float | None = None
+    arrival_stages: tuple[RateStage, ...] | None = None
+    max_lateness: float = 10.0
     headless: bool = False
     tags: tuple[str, ...] | None = None
     exclude_tags: tuple[str, ...] | None = None

@@ -47,6 +47,7 @@ from horde.cli.headless import (
     run_options,
 )
 from horde.cli.loader import default_script, load_scripts
+from horde.cli.openmodel import open_model_plan
 from horde.cli.options import OPTIONS
 from horde.cli.process import new_loop
 from horde.events import Events
@@ -132,7 +133,9 @@ async def run_master(config: Config, local_workers: int) -> int:
         on_second = chain(live_view(config, reporter, lambda: runner),
                           abort_hook(watch, lambda: runner, console))
         runner = MasterRunner(scripts.user_classes, run_options(config), events, channel,
-                              bundle, on_second=on_second, plan=build_plan(config, scripts))
+                              bundle, on_second=on_second,
+                              plan=open_model_plan(config, scripts.shape is not None)
+                              or build_plan(config, scripts))
         if not config.headless:
             from horde.cli.web_run import prepare_web_ui
 

@@ -19,6 +19,7 @@ from horde.cli.checks import CHECK_FAILED_EXIT, abort_hook, chain, checks_failed
 from horde.cli.config import Config
 from horde.cli.loader import LoadedScripts
 from horde.cli.metrics import metrics_served
+from horde.cli.openmodel import open_model_plan
 from horde.cli.process import TwoStageSignals
 from horde.compat import LocustEvents
 from horde.errors import UsageError
@@ -217,6 +218,7 @@ async def run_headless(config: Config, scripts: LoadedScripts) -> int:
     on_second = chain(live_view(config, reporter, lambda: runner),
                       abort_hook(watch, lambda: runner, console))
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second,
-                         plan=build_plan(config, scripts))
+                         plan=open_model_plan(config, scripts.shape is not None)
+                         or build_plan(config, scripts))
     fire_init(events, runner)
     return await drive(runner, config, console, reporter, runner.force_stop, watch=watch)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from horde._version import __version__
 from horde.buildinfo import decide as decide_build
 from horde.errors import UsageError
+from horde.plan.arrival import RateStage, parse_rate, parse_rate_stages
 from horde.plan.duration import parse_duration
 from horde.plan.stages import Stage, parse_stages
 from horde.stats.checks import Check, parse_checks
@@ -66,6 +67,19 @@ def _stages(value: Any) -> tuple[Stage, ...]:
     if isinstance(value, list | tuple):
         return parse_stages([_str(item) for item in value])
     return parse_stages(_str(value))
+
+
+def _arrival_rate(text: Any) -> float:
+    value = parse_rate(_str(text) if not isinstance(text, int | float) else text)
+    if value <= 0:
+        raise UsageError(f"--arrival-rate must be above zero, got {text!r}")
+    return value
+
+
+def _arrival_stages(value: Any) -> tuple[RateStage, ...]:
+    if isinstance(value, list | tuple):
+        return parse_rate_stages([_str(item) for item in value])
+    return parse_rate_stages(_str(value))
 
 
 def _host_url(text: Any) -> str:
@@ -222,6 +236,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("headless", ("--headless",), _bool, False,
            "start at once without the web UI and print statistics to the terminal",
            flag_only=True),
+    # --- the open model (docs/load-models.md) ---
+    Option("arrival_rate", ("--arrival-rate",), _arrival_rate, None,
+           "the open model: start RATE iterations (task runs) per second over all processes, "
+           "whatever the target does; -u is then the most users busy at once and wait_time "
+           "is ignored", "RATE"),
+    Option("arrival_stages", ("--arrival-stages",), _arrival_stages, None,
+           "the open model with a ramping rate: from --arrival-rate (default 0) linearly "
+           "through stages, e.g. \"30s:100,2m:100,30s:0\"; the test ends after the last",
+           "STAGES"),
+    Option("max_lateness", ("--max-lateness",), _run_time, 10.0,
+           "the open model: an iteration that found no free user for this long is dropped "
+           "and counted (default 10s)", "TIME"),
     Option("tags", ("-T", "--tags"), _str_list, None,
            "run only tasks with one of these tags", "TAG", nargs="+"),
     Option("exclude_tags", ("-E", "--exclude-tags"), _str_list, None,

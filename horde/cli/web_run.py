@@ -33,6 +33,7 @@ from horde.cli.headless import (
 )
 from horde.cli.loader import LoadedScripts
 from horde.cli.metrics import metrics_served
+from horde.cli.openmodel import open_model_plan
 from horde.cli.process import TwoStageSignals
 from horde.compat import LocustEvents
 from horde.report.console import ConsoleReporter
@@ -175,7 +176,8 @@ async def run_local_with_web(config: Config, scripts: LoadedScripts) -> int:
     runner: LocalRunner | None = None
     on_second = abort_hook(watch, lambda: runner, make_console())
     runner = LocalRunner(scripts.user_classes, run_options(config), events, on_second=on_second,
-                         plan=build_plan(config, scripts))
+                         plan=open_model_plan(config, scripts.shape is not None)
+                         or build_plan(config, scripts))
     prepare_web_ui(events)
     fire_init(events, runner)
     return await run_with_web(runner, config, watch)

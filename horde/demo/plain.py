@@ -5,6 +5,10 @@ Nothing here is random, so a test can predict every answer:
 * ``GET /fast`` -- 200, body ``ok``;
 * ``GET /fail`` -- always 500, body ``fail``;
 * ``GET /slow?ms=N`` -- 200 after sleeping N ms (0..60000; 400 otherwise);
+* ``GET /stall?every_ms=E&for_ms=F`` -- 200, body ``ok``, except that the
+  route stalls for the last F ms of every E ms (counted from the app's
+  start): a request that arrives then is answered when the stall ends (a
+  server that freezes now and then: a GC pause, a failover);
 * ``GET /status/{code}`` -- answers that status (200..599), body ``status N``
   (no body for 204 and 304);
 * ``POST /echo`` -- 200 with the request body and its content type;
@@ -22,6 +26,7 @@ status split in ``by_route_status``.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from aiohttp import web
 
@@ -55,6 +60,18 @@ async def slow(request: web.Request) -> web.Response:
     ms = _int_in(request.query.get("ms"), "ms", 0, MAX_SLOW_MS)
     await asyncio.sleep(ms / 1000)
     return web.Response(text=f"slept {ms} ms")
+
+
+_STARTED = web.AppKey("stall_started", float)
+
+
+async def stall(request: web.Request) -> web.Response:
+    every = _int_in(request.query.get("every_ms"), "every_ms", 1, MAX_SLOW_MS) / 1000
+    freeze = _int_in(request.query.get("for_ms"), "for_ms", 0, MAX_SLOW_MS) / 1000
+    phase = (time.monotonic() - request.app[_STARTED]) % every
+    if phase >= every - freeze:
+        await asyncio.sleep(every - phase)
+    return web.Response(text="ok")
 
 
 async def status(request: web.Request) -> web.Response:
@@ -101,6 +118,8 @@ def make_plain_app() -> web.Application:
     app.router.add_get("/fast", fast)
     app.router.add_get("/fail", fail)
     app.router.add_get("/slow", slow)
+    app[_STARTED] = time.monotonic()
+    app.router.add_get("/stall", stall)
     app.router.add_get("/status/{code}", status)
     app.router.add_post("/echo", echo)
     app.router.add_get("/bytes/{n}", some_bytes)

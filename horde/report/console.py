@@ -162,7 +162,13 @@ def render_summary(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:
         f"duration={info.duration_s or snapshot.duration_s:.1f}s  users={info.users}  "
         f"generator: cpu max {g.cpu_percent_max:.0f}%, loop lag p99 {fmt_ms(g.loop_lag_p99_ms)} ms"
     )
-    parts: list[RenderableType] = [head, render_table(snapshot), _percentile_table(snapshot)]
+    parts: list[RenderableType] = [head]
+    if snapshot.arrival is not None:
+        parts.append(Text(arrival_line(snapshot, current=False)))
+    parts += [render_table(snapshot), _percentile_table(snapshot)]
+    service = _service_table(snapshot)
+    if service is not None:
+        parts.append(service)
     if snapshot.errors:
         parts.append(_errors_table(snapshot))
     if snapshot.exceptions:
@@ -180,16 +186,52 @@ def warning_key(message: str) -> str:
     return _FIGURE.sub("#", message)
 
 
+def arrival_line(snapshot: StatsSnapshot, *, current: bool) -> str:
+    """The open model in one line: iterations wanted, started and dropped."""
+    a = snapshot.arrival
+    if a is None:
+        return ""
+    rate = a.current_rate if current else a.achieved_rate
+    return (f"open model: target {a.target_rate:.1f} it/s, achieved {rate:.1f} it/s"
+            f"{' (now)' if current else ''}, {a.iterations} iterations, "
+            f"dropped {a.dropped_iterations} (later than {a.max_lateness_s:g}s)")
+
+
+def _service_table(snapshot: StatsSnapshot) -> Table | None:
+    """Open model: the server's own time (from the first byte sent) beside the corrected one."""
+    if snapshot.arrival is None:
+        return None
+    table = Table(title="Service time percentiles (ms, from the first byte sent; the tables "
+                  "above count from each iteration's intended start)",
+                  title_justify="left", title_style="bold")
+    keys = ("50", "90", "95", "99", "100")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("Name", no_wrap=True)
+    for k in keys:
+        table.add_column(f"{k}%", justify="right", no_wrap=True)
+    table.add_column("Dropped", justify="right", no_wrap=True)
+    for e in [*snapshot.endpoints, snapshot.total]:
+        pct = e.service_percentiles_ms or e.percentiles_ms
+        table.add_row(e.method, Text(e.name), *(fmt_ms(pct[k]) for k in keys),
+                      f"{e.dropped_iterations:,}")
+    return table
+
+
 def plain_line(snapshot: StatsSnapshot, info: RunInfo) -> str:
     """One log line: t, users, current rps, fail/s and percentiles, total failures."""
     t = snapshot.total
     p = snapshot.current_percentiles_ms
     users = snapshot.users if snapshot.history else info.users
-    return (
+    line = (
         f"t={snapshot.duration_s:.0f}s users={users} rps={t.current_rps:.1f} "
         f"fail/s={t.current_fail_per_s:.1f} p50={fmt_ms(p['50'])}ms p95={fmt_ms(p['95'])}ms "
         f"p99={fmt_ms(p['99'])}ms failures={t.failures}"
     )
+    a = snapshot.arrival
+    if a is not None:
+        line += (f" target={a.target_rate:.1f}it/s achieved={a.current_rate:.1f}it/s "
+                 f"dropped={a.dropped_iterations}")
+    return line
 
 
 def _live_view(snapshot: StatsSnapshot, info: RunInfo) -> RenderableType:

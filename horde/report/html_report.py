@@ -206,9 +206,27 @@ def _summary(snapshot: StatsSnapshot, info: RunInfo) -> str:
         ("95%ile", f"{_ms(t.percentiles_ms['95'])} ms"),
         ("99%ile", f"{_ms(t.percentiles_ms['99'])} ms"), ("Max", f"{_ms(t.max_ms)} ms"),
     ]  # fmt: skip
+    a = snapshot.arrival
+    if a is not None:  # the open model: wanted, started, dropped; service time beside
+        service = t.service_percentiles_ms or t.percentiles_ms
+        facts += [
+            ("Target iterations/s", _rate(a.target_rate)),
+            ("Achieved iterations/s", _rate(a.achieved_rate)),
+            ("Dropped iterations", _int(a.dropped_iterations)),
+            ("Service 95%ile", f"{_ms(service['95'])} ms"),
+        ]
     cells = "".join(f'<div class="fact"><span class="label">{k}</span>'
                     f'<span class="value">{v}</span></div>' for k, v in facts)
     return f'<div class="facts">{cells}</div>'
+
+
+def _open_model_note(snapshot: StatsSnapshot) -> str:
+    if snapshot.arrival is None:
+        return ""
+    return ('<p class="note" id="open-model-note">Open model (--arrival-rate): response times '
+            "count from each iteration's intended start (coordinated omission corrected); "
+            "the service 95%ile counts from the first byte sent. Iterations that waited longer "
+            f"than {snapshot.arrival.max_lateness_s:g} s for a free user were dropped.</p>")
 
 
 _REPORT_CSS = """
@@ -260,6 +278,7 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
 {_e(_when(info.started_at))}</p>
 <h2>Summary</h2>
 {_summary(snapshot, info)}
+{_open_model_note(snapshot)}
 {_checks(info)}
 <h2>Generator health</h2>
 {_health(info)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horde.plan.arrival import ArrivalRate, RateStage
 from horde.plan.split import (
     Placement,
     class_counts,
@@ -22,9 +23,10 @@ from horde.plan.split import (
 )
 from horde.runtime.lifecycle import RunOptions
 from horde.user import User
-from horde.wire import Start
+from horde.wire import ArrivalShare, RateStageWire, Start
 
-__all__ = ["specs", "targets_for", "shares_for", "shares_of", "placement_of", "start_message"]
+__all__ = ["specs", "targets_for", "shares_for", "shares_of", "placement_of", "start_message",
+           "arrival_shares", "arrival_plan"]
 
 
 def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
@@ -60,11 +62,33 @@ def placement_of(counts: Mapping[str, int], spawn_rate: float,
 
 
 def start_message(test_id: str, share: dict[str, int], rate: float,
-                  options: RunOptions) -> Start:
+                  options: RunOptions, arrival: ArrivalShare | None = None) -> Start:
     return Start(
+        arrival=arrival,
         test_id=test_id, targets=share, spawn_rate=rate, host=options.host,
         tags=sorted(options.tags) if options.tags is not None else None,
         exclude_tags=sorted(options.exclude_tags) if options.exclude_tags is not None else None,
         options={"stop_timeout": options.stop_timeout,
                  "request_timeout": options.request_timeout},
     )
+
+
+def arrival_shares(plan: ArrivalRate, shares: Mapping[str, Mapping[str, int]]
+                   ) -> dict[str, ArrivalShare]:
+    """The open model over a fleet: each worker that has users gets an equal share of the rate.
+
+    A worker without users would only drop its iterations, so it gets none;
+    the others interleave (`ArrivalRate.share`).
+    """
+    busy = [wid for wid, share in shares.items() if sum(share.values()) > 0]
+    stages = [RateStageWire(s.duration, s.rate) for s in plan.stages]
+    return {wid: ArrivalShare(start_rate=plan.start_rate, max_lateness=plan.max_lateness,
+                              index=i, count=len(busy), stages=stages)
+            for i, wid in enumerate(busy)}
+
+
+def arrival_plan(share: ArrivalShare, users: int) -> ArrivalRate:
+    """A worker's plan from its share (`users`: what the master gave it)."""
+    return ArrivalRate(start_rate=share.start_rate, users=max(1, users),
+                       stages=tuple(RateStage(s.duration, s.rate) for s in share.stages),
+                       max_lateness=share.max_lateness, index=share.index, count=share.count)

@@ -14,6 +14,12 @@ Stop protocol, in two steps (see `Population.stop`):
    and are recorded, so the totals equal what the target answered.
 
 Nothing here cancels a task that has a request in flight.
+
+In the open model (``--arrival-rate``) users get a `PacedSlot`: its `wait`
+ignores the wait time and waits for the next iteration of the `Pacer`, and
+its `record` adds how late that iteration started (horde.stats.openmodel).
+A closed-model user's slot records straight into the run's statistics, as
+before: the open model adds nothing to its hot path.
 """
 
 from __future__ import annotations
@@ -22,13 +28,20 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from horde.errors import StopUser
 from horde.events import Events
 from horde.gate import Gate
 from horde.stats import RecordFn
 
-__all__ = ["RunShared", "UserSlot"]
+if TYPE_CHECKING:
+    from horde.runtime.pacer import Pacer
+
+__all__ = ["RunShared", "UserSlot", "PacedSlot", "PacedRecordFn"]
+
+PacedRecordFn = Callable[[str, str, int, int, "str | None", int, int, int], None]
+"""`horde.stats.openmodel.PacedRecorder.record`: a RecordFn plus (late_us, charge)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,9 @@ class RunShared:
     exclude_tags: frozenset[str] | None
     request_timeout: float
     record_exception_fn: Callable[[str, BaseException], None]
+    pacer: Pacer | None = None
+    """The open model's schedule (None: the closed model)."""
+    paced_record: PacedRecordFn | None = None
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
@@ -138,3 +154,46 @@ class UserSlot:
         pauser = self._pauser
         if pauser is not None and not pauser.done():
             pauser.set_result(None)
+
+
+class PacedSlot(UserSlot):
+    """A user of the open model: one iteration (task run) per due time of the pacer."""
+
+    __slots__ = ("_pacer", "_paced_record", "late_us", "_charge")
+    paced = True
+    """Read by the task loops: wait for an iteration before the first task too."""
+
+    def __init__(self, shared: RunShared, loop: asyncio.AbstractEventLoop, class_name: str) -> None:
+        super().__init__(shared, loop, class_name)
+        assert shared.pacer is not None and shared.paced_record is not None
+        self._pacer = shared.pacer
+        self._paced_record = shared.paced_record
+        self.late_us = 0
+        """How late the current iteration started, in µs (>= 0)."""
+        self._charge = 0
+        self.record = self._record
+
+    def _record(self, method: str, name: str, latency_us: int, size: int, error: str | None,
+                ttfb_us: int) -> None:
+        charge, self._charge = self._charge, 0
+        self._paced_record(method, name, latency_us, size, error, ttfb_us, self.late_us, charge)
+
+    async def wait(self, seconds: float) -> None:
+        """Wait for the next iteration (``seconds``, the wait time, is ignored)."""
+        if self.stopping:
+            raise StopUser()
+        pacer = self._pacer
+        got = pacer.take()
+        if isinstance(got, float):
+            due = got
+        else:
+            # A stop wakes it with None (begin_stop), hence the cast.
+            self._sleeper = cast("asyncio.Future[None]", got)
+            try:
+                due = await got
+            finally:
+                self._sleeper = None
+        if self.stopping or due is None:
+            raise StopUser()
+        self.late_us = max(0, int((pacer.clock() - due) * 1e6))
+        self._charge += pacer.charge()

@@ -9,7 +9,10 @@ start and stop steps and the plan it follows are `RunBase`'s
   once-a-second tick that folds it into a `StatsDelta`;
 * where the delta goes: into this process's own `StatsAggregate` for a local
   run, or to `on_delta` (a worker sends it to the master) when given;
-* the `HealthMonitor`.
+* the `HealthMonitor`;
+* in the open model (the plan is an `ArrivalRate`): the `Pacer` that makes
+  iterations due, and the `PacedRecorder`/`PacedAggregate` pair that keeps
+  service times, iterations and drops (horde.stats.openmodel).
 
 Test time is the `TestClock`'s (horde.runtime.testclock); a worker's deltas
 are re-keyed by the master's clock instead. A worker follows no plan of its
@@ -28,6 +31,7 @@ from datetime import UTC, datetime
 
 from horde._version import __version__
 from horde.events import Events
+from horde.plan.arrival import ArrivalRate
 from horde.plan.executor import Executor
 from horde.report.model import GeneratorHealth, RunInfo, WorkerSummary
 from horde.runtime.dispatch import targets_for
@@ -36,9 +40,11 @@ from horde.runtime.guards import RunGuards
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.lifecycle import RunOptions, RunState
 from horde.runtime.limits import OPEN_FILES_ADVICE, TOO_MANY_NAMES_ADVICE
+from horde.runtime.pacer import Pacer
 from horde.runtime.population import Population
 from horde.runtime.runbase import RunBase
 from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsDelta, StatsSnapshot
+from horde.stats.openmodel import PacedAggregate, PacedDelta, PacedRecorder
 from horde.user import User
 
 __all__ = ["LocalRunner", "RunOptions", "RunState"]
@@ -56,8 +62,13 @@ class LocalRunner(RunBase):
         on_second: Callable[[int, HealthSample], None] | None = None,
         on_delta: Callable[[StatsDelta], None] | None = None,
         plan: Executor | None = None,
+        on_paced: Callable[[PacedDelta], None] | None = None,
     ) -> None:
         super().__init__(classes, options, events, asyncio.get_running_loop(), plan)
+        self.pacer: Pacer | None = None  # the open model's schedule, made at each test start
+        self._paced: PacedRecorder | None = None
+        self.paced_aggregate = PacedAggregate()
+        self._on_paced = on_paced  # a worker in the open model: the master merges it
         self.stats = RequestStats()
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
@@ -69,6 +80,11 @@ class LocalRunner(RunBase):
         self._on_second_cb = on_second
         self._on_delta = on_delta
         self.last_health = HealthSample(0.0, 0.0)
+
+    @property
+    def arrival(self) -> ArrivalRate | None:
+        """The open model's plan (this process's share), or None in the closed model."""
+        return self.plan if isinstance(self.plan, ArrivalRate) else None
 
     # --- wiring -------------------------------------------------------------
 
@@ -90,6 +106,8 @@ class LocalRunner(RunBase):
         return record_and_fire
 
     def _shared(self, host: str | None) -> RunShared:
+        if self.pacer is not None:
+            self._paced = PacedRecorder(self._record_fn())
         return RunShared(
             host=host,
             record=self._record_fn(),
@@ -98,6 +116,8 @@ class LocalRunner(RunBase):
             exclude_tags=self.options.exclude_tags,
             request_timeout=self.options.request_timeout,
             record_exception_fn=self.stats.record_exception,
+            pacer=self.pacer,
+            paced_record=self._paced.record if self.pacer is not None and self._paced else None,
         )
 
     # --- control ------------------------------------------------------------
@@ -133,6 +153,11 @@ class LocalRunner(RunBase):
     # --- RunBase ------------------------------------------------------------
 
     def _begin_test(self) -> None:
+        arrival = self.arrival
+        if arrival is not None:
+            if self.pacer is not None:
+                self.pacer.close()
+            self.pacer = Pacer(arrival, self._loop, arrival.max_lateness)
         # Built after test_start: its listeners may have added request listeners.
         self.population.replace_shared(self._shared(self.options.host))
         self._listener_error = False
@@ -154,6 +179,8 @@ class LocalRunner(RunBase):
 
     async def _stop_load(self, grace: float | None) -> None:
         stop_timeout = self.options.stop_timeout if grace is None else grace
+        if self.pacer is not None:
+            self.pacer.close()  # no iteration falls due any more; idle users stop at once
         await self.population.stop_all(stop_timeout, self.options.request_timeout)
 
     def _end_test(self) -> None:
@@ -172,6 +199,11 @@ class LocalRunner(RunBase):
     def reset_stats(self) -> None:
         self.stats.take_delta()
         self.aggregate.reset()
+        if self._paced is not None:
+            self._paced.take_delta(0, 0)
+        if self.pacer is not None:
+            self.pacer.take_counts()
+        self.paced_aggregate.reset()
         self.clock.mark_stats_reset()
 
     # --- the clock ----------------------------------------------------------
@@ -184,9 +216,15 @@ class LocalRunner(RunBase):
         self._check_emfile(delta)
         if self._on_delta is not None:
             self._on_delta(delta)  # a worker: the master merges it, keyed by its own clock
+            if self.pacer is not None and self._paced is not None and self._on_paced is not None:
+                self._on_paced(self._paced.take_delta(*self.pacer.take_counts()))
         else:
             self.aggregate.apply(delta, self._second)
             self.aggregate.close_second(self._second, self.population.count)
+            if self.pacer is not None and self._paced is not None:
+                started, dropped = self.pacer.take_counts()
+                self.paced_aggregate.apply(self._paced.take_delta(started, dropped), self._second)
+                self.paced_aggregate.close_second(self._second)
             if self.aggregate.names_overflowed and not self._warned_names:
                 self._warned_names = True
                 log.warning(TOO_MANY_NAMES_ADVICE)
@@ -212,7 +250,12 @@ class LocalRunner(RunBase):
         return self.clock.started_at
 
     def snapshot(self) -> StatsSnapshot:
-        return self.aggregate.snapshot(self.clock.stats_elapsed)
+        snapshot = self.aggregate.snapshot(self.clock.stats_elapsed)
+        arrival = self.arrival
+        if arrival is None or self.pacer is None:
+            return snapshot
+        return self.paced_aggregate.decorate(snapshot, arrival.rate_at(self.elapsed) or 0.0,
+                                             arrival.max_lateness)
 
     def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
         return self.aggregate.latency_table(edges_us)

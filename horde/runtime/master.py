@@ -42,9 +42,10 @@ from horde.errors import HordeError, ProtocolError
 from horde.events import Events
 from horde.net import MasterChannel
 from horde.net.droplog import DropLog
+from horde.plan.arrival import ArrivalRate
 from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.dispatch import placement_of, start_message, targets_for
+from horde.runtime.dispatch import arrival_shares, placement_of, start_message, targets_for
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
@@ -52,8 +53,10 @@ from horde.runtime.lifecycle import ACTIVE, RunOptions, RunState
 from horde.runtime.limits import TOO_MANY_NAMES_ADVICE
 from horde.runtime.runbase import RunBase
 from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsSnapshot
+from horde.stats.openmodel import PacedAggregate
 from horde.user import User
 from horde.wire import (
+    ArrivalReport,
     FilesAck,
     FilesBundle,
     Goodbye,
@@ -101,6 +104,7 @@ class MasterRunner(RunBase):
         self._admission = Admission(channel, self.fleet, bundle, on_joined=self._joined,
                                     on_rejoin=self._rejoined)
         self.aggregate = StatsAggregate()
+        self.paced_aggregate = PacedAggregate()  # the open model's figures from ArrivalReports
         self.test_id: str | None = None
         self._last_test_id: str | None = None
         self._warned_names = self._warned_errors = False
@@ -199,12 +203,17 @@ class MasterRunner(RunBase):
 
     def reset_stats(self) -> None:
         self.aggregate.reset()
+        self.paced_aggregate.reset()
         self.clock.mark_stats_reset()
         for worker in self.fleet.all():  # the workers table must add up to the totals
             worker.requests = worker.second_requests = 0
 
     def snapshot(self) -> StatsSnapshot:
-        return self.aggregate.snapshot(self.clock.stats_elapsed)
+        snapshot = self.aggregate.snapshot(self.clock.stats_elapsed)
+        if not isinstance(self.plan, ArrivalRate):
+            return snapshot
+        return self.paced_aggregate.decorate(snapshot, self.plan.rate_at(self.clock.elapsed) or 0.0,
+                                             self.plan.max_lateness)
 
     def latency_table(self, edges_us: Sequence[int]) -> LatencyTable:
         return self.aggregate.latency_table(edges_us)
@@ -268,6 +277,10 @@ class MasterRunner(RunBase):
         over = {c for w in active if w.test_id == self.test_id
                 for c, n in w.class_users.items() if n > shares[w.id].get(c, 0)}
         self._deferred = False
+        # The open model: each worker's share of the rate is fixed when it starts the test
+        # (a worker that joins later gets none: docs/load-models.md).
+        arrival = (arrival_shares(self.plan, shares) if isinstance(self.plan, ArrivalRate)
+                   else {})
         for w in active:
             share = shares[w.id]
             if over:
@@ -281,7 +294,8 @@ class MasterRunner(RunBase):
                     self.channel.send(w.id, Update(self.test_id, share, rate))
                     self._share_sent_at[w.id] = self._loop.time()
             else:
-                self.channel.send(w.id, start_message(self.test_id, share, rate, self.options))
+                self.channel.send(w.id, start_message(self.test_id, share, rate, self.options,
+                                                      arrival.get(w.id)))
                 self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
@@ -307,9 +321,11 @@ class MasterRunner(RunBase):
         if self.state is RunState.STOPPING:
             # The stop's last partial second: what the workers said last is in.
             self.aggregate.close_second(self._second, 0)
+            self.paced_aggregate.close_second(self._second)
             return
         users = sum(w.users for w in self.fleet.active())
         self.aggregate.close_second(self._second, users)
+        self.paced_aggregate.close_second(self._second)
         if self.aggregate.names_overflowed and not self._warned_names:
             self._warned_names = True
             log.warning(TOO_MANY_NAMES_ADVICE)
@@ -411,6 +427,8 @@ class MasterRunner(RunBase):
             return
         if isinstance(msg, StatsReport):
             self._report(record, msg)
+        elif isinstance(msg, ArrivalReport):
+            self._arrival_report(record, msg)
         elif isinstance(msg, WorkerHeartbeat):
             warning = record.heartbeat(msg.cpu_percent, msg.loop_lag_p99_ms, msg.users,
                                        msg.memory_rss, msg.state, msg.spawn_rate)
@@ -455,6 +473,19 @@ class MasterRunner(RunBase):
             self._awaiting_stop.discard(wid)
             if not self._awaiting_stop:
                 self._all_stopped.set()
+
+    def _arrival_report(self, record: WorkerRecord, report: ArrivalReport) -> None:
+        if report.test_id not in (self.test_id, self._last_test_id):
+            return
+        paced = self.paced_aggregate
+        if report.service is not None:
+            try:
+                merge_report(paced.service, report.service, self._second)
+            except ProtocolError as exc:
+                log.warning("dropped an open-model report of worker %s: %s", record.id, exc)
+                return
+        paced.add_counts(report.iterations, report.dropped, self._second,
+                         [(d.method, d.name, d.count) for d in report.dropped_by_endpoint])
 
     def _report(self, record: WorkerRecord, report: StatsReport) -> None:
         if report.test_id not in (self.test_id, self._last_test_id):

@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from horde.plan.ramp import RampPlan
-from horde.runtime.environment import RunShared, UserSlot
+from horde.runtime.environment import PacedSlot, RunShared, UserSlot
 from horde.user import User
 from horde.user.sleep import PAUSE
 
@@ -91,7 +91,8 @@ class Population:
 
     def _start_one(self, name: str) -> None:
         cls = self._classes[name]
-        slot = UserSlot(self._shared, self._loop, name)
+        kind = UserSlot if self._shared.pacer is None else PacedSlot
+        slot = kind(self._shared, self._loop, name)
         try:
             user = cls(slot)
         except Exception as exc:  # noqa: BLE001 - e.g. a class `host` that is no URL

@@ -35,6 +35,7 @@ from horde.events import Events
 from horde.plan import class_targets
 from horde.plan.executor import Executor, Target
 from horde.plan.shape import CommonOptions, ShapePlan
+from horde.plan.stages import RampingStages
 from horde.plan.steady import SteadyUsers
 from horde.runtime.dispatch import specs
 from horde.runtime.lifecycle import Lifecycle, RunOptions, RunState
@@ -162,9 +163,10 @@ class RunBase:
         if not self._life.active or self._executor is None:
             return
         if self.plan is not None:
-            raise UsageError("the test follows " + ("the script's load shape"
-                             if isinstance(self.plan, ShapePlan) else "--stages")
-                             + ": its user count cannot be changed")
+            followed = ("the script's load shape" if isinstance(self.plan, ShapePlan)
+                        else "--stages" if isinstance(self.plan, RampingStages)
+                        else "the open model (--arrival-rate)")
+            raise UsageError(f"the test follows {followed}: its user count cannot be changed")
         self._executor = SteadyUsers(users, spawn_rate)
         self._follow(self._executor.at(self._plan_time()))
 

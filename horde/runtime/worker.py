@@ -52,14 +52,18 @@ from horde.errors import HordeError
 from horde.events import Events
 from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
+from horde.runtime.dispatch import arrival_plan
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.runtime.pressure import pace_for, user_capacity
 from horde.runtime.procstats import RssReader
 from horde.stats import StatsDelta
+from horde.stats.openmodel import PacedDelta
 from horde.user import User
 from horde.wire import (
     PROTOCOL_VERSION,
+    ArrivalReport,
+    DroppedCount,
     FilesAck,
     FilesBundle,
     Goodbye,
@@ -358,7 +362,10 @@ class WorkerRuntime:
             self._test_id, self._seq = msg.test_id, 0
             self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
                                   maxlen=MAX_PENDING_REPORTS)
-            self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta)
+            plan = (arrival_plan(msg.arrival, sum(msg.targets.values()))
+                    if msg.arrival is not None else None)
+            self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta,
+                                       plan=plan, on_paced=self._on_paced)
             self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
             self._runner.population.pace = self._pace
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
@@ -409,6 +416,17 @@ class WorkerRuntime:
         self._seq += 1
         self._pending.append(report)
         self._flush_pending()
+
+    def _on_paced(self, paced: PacedDelta) -> None:
+        """The open model's figures of the interval (sent as they come; not resent)."""
+        if self._test_id is None or not self._welcomed:
+            return
+        service = paced.service
+        self._channel.send(ArrivalReport(
+            test_id=self._test_id, iterations=paced.iterations, dropped=paced.dropped,
+            dropped_by_endpoint=[DroppedCount(m, n, c) for m, n, c in paced.dropped_by_endpoint],
+            service=delta_to_wire(service, test_id=self._test_id, seq=self._seq)
+            if service.endpoints else None))
 
     def _flush_pending(self) -> None:
         while self._pending and self._welcomed and not self._channel.master_gone:

@@ -30,6 +30,7 @@ __all__ = [
     "HistoryRow",
     "StatsSnapshot",
     "zero_percentiles",
+    "ArrivalSummary",
 ]
 
 PERCENTILE_KEYS: tuple[str, ...] = (
@@ -69,6 +70,11 @@ class EndpointSummary:
     ttfb_mean_ms: float = 0.0
     percentiles_ms: dict[str, float] = field(default_factory=zero_percentiles)
     ttfb_percentiles_ms: dict[str, float] = field(default_factory=zero_percentiles)
+    service_percentiles_ms: dict[str, float] | None = None
+    """Open model only: percentiles of the time from the first byte sent (the
+    server's own time); `percentiles_ms` then count from the intended start."""
+    dropped_iterations: int = 0
+    """Open model only: iterations dropped (charged to this endpoint; exact in the total)."""
 
     @property
     def median_ms(self) -> float:
@@ -111,6 +117,22 @@ class HistoryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ArrivalSummary:
+    """The open model (``--arrival-rate``): iterations wanted, started and dropped."""
+
+    target_rate: float
+    """Iterations per second the plan asks for now (over every process)."""
+    achieved_rate: float
+    """Iterations started per second over the whole run."""
+    current_rate: float
+    """Iterations started per second over the last closed seconds (the window)."""
+    iterations: int
+    dropped_iterations: int
+    """Iterations dropped because they found no free user within `max_lateness_s`."""
+    max_lateness_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class StatsSnapshot:
     """Everything a report needs, at one moment of the run."""
 
@@ -122,6 +144,8 @@ class StatsSnapshot:
     duration_s: float = 0.0
     current_percentiles_ms: dict[str, float] = field(default_factory=zero_percentiles)
     """Percentiles of all requests in the current window (same keys as above)."""
+    arrival: ArrivalSummary | None = None
+    """The open model's figures; None in the closed model (users and wait times)."""
 
     @property
     def users(self) -> int:

@@ -32,7 +32,12 @@ class UserEnvironment(Protocol):
     """--request-timeout: the default timeout of one HTTP request, in seconds."""
 
     async def wait(self, seconds: float) -> None:
-        """Sleep between tasks; raises StopUser at once when stopping begins."""
+        """Sleep between tasks; raises StopUser at once when stopping begins.
+
+        An environment with a true ``paced`` attribute (the open model) ignores
+        ``seconds`` and returns when the user's next iteration is due; the task
+        loops then also call ``wait(0)`` before the first task.
+        """
 
     def record_exception(self, where: str, exc: BaseException) -> None:
         """Count an exception a task raised, keeping its traceback."""

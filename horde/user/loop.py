@@ -120,6 +120,8 @@ async def drive(user: LoopUser, owner: Any, table: TaskTable, *, in_taskset: boo
     pick = table.picker(user._horde_draw)
     # Looked up once: binding `owner.wait_time` per iteration would allocate.
     wait_time = owner.wait_time
+    if not in_taskset and getattr(env, "paced", False):
+        await wait(0.0)  # the open model: even the first iteration waits until it is due
     while True:
         entry = pick()
         user._horde_task_start = clock()

@@ -155,6 +155,8 @@ def drive_sync(user: Any, owner: Any, table: TaskTable, *, in_taskset: bool) -> 
     record_exception = env.record_exception
     pick = table.picker(user._horde_draw)
     wait_time = owner.wait_time
+    if not in_taskset and getattr(env, "paced", False):
+        await_(wait(0.0))  # the open model: even the first iteration waits until it is due
     while True:
         entry = pick()
         user._horde_task_start = clock()

@@ -148,6 +148,16 @@ def _health(sample: HealthSample, info: RunInfo) -> Json:
     }
 
 
+def _arrival(snapshot: StatsSnapshot) -> Json | None:
+    """The open model's figures (None in the closed model): the page's "iterations/s" box."""
+    a = snapshot.arrival
+    if a is None:
+        return None
+    return {"target_rate": _r(a.target_rate), "achieved_rate": _r(a.achieved_rate),
+            "current_rate": _r(a.current_rate), "iterations": a.iterations,
+            "dropped_iterations": a.dropped_iterations, "max_lateness_s": _r(a.max_lateness_s)}
+
+
 def _build(
     state: str,
     target_users: int,
@@ -169,6 +179,7 @@ def _build(
         "started_at": info.started_at,
         "duration_s": _r(snapshot.duration_s, 1),
         "total": _total(snapshot.total),
+        "arrival": _arrival(snapshot),
         "endpoints": endpoint_columns(snapshot.endpoints),
         "errors": _errors(snapshot),
         "exceptions": _exceptions(snapshot),

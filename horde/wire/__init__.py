@@ -19,6 +19,9 @@ from horde.wire.codec import (
 from horde.wire.files import bundle_from_contents, differing_files, sha256_of, sha_map
 from horde.wire.messages import (
     MAX_BUNDLE_BYTES,
+    ArrivalReport,
+    ArrivalShare,
+    DroppedCount,
     EndpointCounters,
     ErrorCount,
     ExceptionCount,
@@ -29,6 +32,7 @@ from horde.wire.messages import (
     Hello,
     MasterHeartbeat,
     Quit,
+    RateStageWire,
     Refuse,
     Start,
     StateChanged,
@@ -72,6 +76,10 @@ __all__ = [
     "ErrorCount",
     "ExceptionCount",
     "StatsReport",
+    "ArrivalReport",
+    "ArrivalShare",
+    "DroppedCount",
+    "RateStageWire",
     "WorkerError",
     "Goodbye",
     "delta_to_wire",

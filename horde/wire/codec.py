@@ -27,6 +27,7 @@ import msgspec
 
 from horde.errors import ProtocolError
 from horde.wire.messages import (
+    ArrivalReport,
     FilesAck,
     FilesBundle,
     Goodbye,
@@ -65,7 +66,8 @@ _HEADER = MAGIC + bytes([PROTOCOL_VERSION])
 _HEADER_LEN = len(_HEADER)
 
 MasterBound = Union[  # noqa: UP007 -- msgspec needs a runtime Union object here
-    Hello, FilesAck, WorkerHeartbeat, StateChanged, StatsReport, WorkerError, Goodbye
+    Hello, FilesAck, WorkerHeartbeat, StateChanged, StatsReport, WorkerError, Goodbye,
+    ArrivalReport,
 ]
 """Messages a worker sends to the master."""
 

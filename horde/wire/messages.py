@@ -28,6 +28,10 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 __all__ = [
+    "ArrivalShare",
+    "ArrivalReport",
+    "DroppedCount",
+    "RateStageWire",
     "MAX_BUNDLE_BYTES",
     "MAX_COUNT",
     "MAX_USERS",
@@ -210,6 +214,7 @@ class Start(_Msg, frozen=True, tag="start"):
     tags: list[str] | None = None
     exclude_tags: list[str] | None = None
     options: dict[str, OptionValue] = {}  # the script's own command-line options
+    arrival: ArrivalShare | None = None  # the open model: this worker's share of the rate
 
 
 class Update(_Msg, frozen=True, tag="update"):
@@ -376,3 +381,50 @@ class Goodbye(_Msg, frozen=True, tag="bye"):
     """Worker -> master: leaving on purpose (not lost)."""
 
     reason: Text = ""
+
+
+# --- the open model (--arrival-rate) ---------------------------------------------------------
+# Bounded as every other number on the wire: finite, non-negative, within range.
+_ORate = Annotated[float, Meta(ge=0, le=1e9)]  # a stage may ramp to (or from) 0
+
+
+class RateStageWire(Struct, frozen=True, array_like=True):
+    duration: Seconds
+    rate: _ORate
+
+
+class ArrivalShare(Struct, frozen=True):
+    """`horde.plan.arrival.ArrivalRate` as a worker needs it: the fleet's plan and its place."""
+
+    start_rate: _ORate
+    max_lateness: Annotated[float, Meta(gt=0, le=1e9)]
+    index: Annotated[int, Meta(ge=0, le=1_000_000)]
+    count: Annotated[int, Meta(ge=1, le=1_000_000)]
+    stages: Annotated[list[RateStageWire], Meta(max_length=10_000)] = []
+
+    def __post_init__(self) -> None:
+        if self.index >= self.count:
+            raise ValueError("arrival share index beyond the count")
+        if not self.stages and self.start_rate <= 0:
+            raise ValueError("a constant arrival rate must be > 0")
+
+
+class DroppedCount(Struct, frozen=True, array_like=True):
+    method: Text
+    name: Text
+    count: Count
+
+
+class ArrivalReport(_Msg, frozen=True, tag="arrival"):
+    """Worker -> master, each interval of an open-model test: iterations, drops, service times.
+
+    ``service`` carries the service-time histograms of the same requests as
+    the interval's `StatsReport` (whose latencies are corrected); its errors
+    and exceptions are always empty.
+    """
+
+    test_id: Id
+    iterations: NonNeg = 0
+    dropped: NonNeg = 0
+    dropped_by_endpoint: Annotated[list[DroppedCount], Meta(max_length=10_000)] = []
+    service: StatsReport | None = None

@@ -62,8 +62,9 @@ class LiveUI:
                  auth: tuple[str, str] | None = None,
                  defaults: WebDefaults | None = None,
                  controller: Callable[[], Any] | None = None,
-                 allowed_hosts: Sequence[str] = ()) -> None:
+                 allowed_hosts: Sequence[str] = (), plan: Any = None) -> None:
         self._make_controller = controller
+        self._plan = plan  # e.g. an ArrivalRate: the run follows it (the open model)
         self._allowed_hosts = tuple(allowed_hosts)
         self._classes = classes
         self._host = host
@@ -104,7 +105,8 @@ class LiveUI:
                                           self._defaults, allowed_hosts=self._allowed_hosts)
             return
         self.runner = LocalRunner(self._classes, RunOptions(host=self._host, stop_timeout=2.0,
-                                                            request_timeout=5.0), Events())
+                                                            request_timeout=5.0), Events(),
+                                  plan=self._plan)
         self.server = await start_web(self.runner, "127.0.0.1", 0, self._auth, self._defaults,
                                       allowed_hosts=self._allowed_hosts)
 

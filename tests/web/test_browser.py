@@ -304,3 +304,26 @@ def test_a_page_from_another_port_cannot_start_a_test(browser: Any, plain_target
     finally:
         hostile.shutdown()
         hostile.server_close()
+
+
+def test_open_model_figures_on_the_page(browser: Any, plain_target: Target) -> None:
+    from horde.plan.arrival import ArrivalRate
+
+    with LiveUI([PlainVisitor], plain_target.url, plan=ArrivalRate(40.0, users=4)) as ui:
+        page = browser.new_page()
+        page.goto(ui.url + "/")
+        page.wait_for_function("document.getElementById('state').textContent === 'ready'",
+                               timeout=WAIT_MS)
+        assert page.is_hidden("#arrival-box")  # nothing to show before the open model runs
+        assert ui.api("/api/start", {"users": 1, "spawn_rate": 1}).status == 200
+        page.wait_for_function("!document.getElementById('arrival-box').hidden",
+                               timeout=WAIT_MS)
+        # achieved / wanted: the wanted rate is the plan's, over every process.
+        page.wait_for_function(
+            "document.getElementById('arrival-rate').textContent.endsWith('/ 40.0')",
+            timeout=WAIT_MS)
+        assert page.is_visible("#dropped-box")
+        assert page.inner_text("#dropped") == "0"
+        state = ui.api("/api/state").json()
+        assert state["arrival"]["target_rate"] == 40.0
+        page.close()

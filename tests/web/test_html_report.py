@@ -81,3 +81,19 @@ def test_write_html(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8").startswith("<!doctype html>")
     with pytest.raises(UsageError):
         write_html(tmp_path / "missing-dir" / "r.html", _snapshot(), _info())
+
+
+def test_open_model_figures_show_only_in_the_open_model() -> None:
+    from dataclasses import replace
+
+    from horde.stats.snapshot import ArrivalSummary
+
+    closed = render_html(_snapshot(), _info())
+    assert "Dropped iterations" not in closed and "open-model-note" not in closed
+    snap = replace(_snapshot(), arrival=ArrivalSummary(
+        target_rate=200.0, achieved_rate=198.5, current_rate=199.0, iterations=3970,
+        dropped_iterations=17, max_lateness_s=2.0))
+    doc = render_html(snap, _info())
+    for text in ("Target iterations/s", "Achieved iterations/s", "Dropped iterations",
+                 "Service 95%ile", 'id="open-model-note"', "than 2 s"):
+        assert text in doc

@@ -72,3 +72,18 @@ def test_payload_is_columnar_and_compact_with_500_endpoints() -> None:
     # ~40 bytes per endpoint per shown figure set, not a dict of keys per row.
     assert len(text) < 500 * 120, len(text)
     assert text.count('"name":') == 2  # the endpoints' and the errors' columns, once each
+
+
+def test_payload_carries_the_open_model_figures() -> None:
+    from dataclasses import replace
+
+    from horde.stats.snapshot import ArrivalSummary
+
+    fleet = FakeFleet(3)
+    assert state_payload(fleet)["arrival"] is None  # the closed model
+    fleet._snap = replace(fleet._snap, arrival=ArrivalSummary(
+        target_rate=200.0, achieved_rate=198.5, current_rate=199.25, iterations=3970,
+        dropped_iterations=17, max_lateness_s=2.0))
+    arrival = state_payload(fleet)["arrival"]
+    assert arrival == {"target_rate": 200.0, "achieved_rate": 198.5, "current_rate": 199.25,
+                       "iterations": 3970, "dropped_iterations": 17, "max_lateness_s": 2.0}

@@ -73,6 +73,12 @@
     $("workers-count").textContent = s.workers.length ? String(s.workers.length) : "local";
     $("rps").textContent = rate(s.total.current_rps);
     $("fail-pct").textContent = (s.total.fail_pct || 0) + "%";
+    var a = s.arrival;  // the open model only
+    $("arrival-box").hidden = $("dropped-box").hidden = !a;
+    if (a) {
+      $("arrival-rate").textContent = rate(a.current_rate) + " / " + rate(a.target_rate);
+      $("dropped").textContent = String(a.dropped_iterations);
+    }
 
     $("edit-btn").hidden = !running;
     $("stop-btn").hidden = !running;
