@@ -46,6 +46,7 @@ PRUNE_AFTER_S = 30.0
 """A worker missing this long that never took part in a test is forgotten."""
 SATURATED_FOR_S = 5
 _MAX_WARNINGS = 20  # per worker: a flapping worker must not grow the summary forever
+_MAX_RUN_WARNINGS = 50  # over the whole fleet, in the run's generator verdict
 
 
 @dataclass
@@ -280,9 +281,15 @@ class Fleet:
     def run_health(self) -> GeneratorHealth:
         """The worst figures any worker had during the master's life."""
         workers = self.all()
+        # The run's verdict carries each worker's warnings, named, once each:
+        # a distributed result must say when its generators distorted it,
+        # as a local one does (each worker keeps its own list too).
+        warnings = list(dict.fromkeys(f"worker {w.id}: {text}"
+                                      for w in workers for text in w.warnings))
         return GeneratorHealth(
             cpu_percent_max=max((w.cpu_percent_max for w in workers), default=0.0),
-            loop_lag_p99_ms=max((w.loop_lag_p99_ms for w in workers), default=0.0))
+            loop_lag_p99_ms=max((w.loop_lag_p99_ms for w in workers), default=0.0),
+            warnings=warnings[:_MAX_RUN_WARNINGS])
 
     def summaries(self, now: float) -> list[WorkerSummary]:
         return [w.summary(now) for w in sorted(self._workers.values(), key=lambda w: w.joined_at)]

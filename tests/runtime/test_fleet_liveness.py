@@ -64,3 +64,16 @@ def test_room_is_the_capacity_and_a_saturated_worker_gets_no_more_than_it_was_gi
     unlimited = running(fleet, "u", now=0.0, users=7)
     assert unlimited.room(0.5) is None
     assert unlimited.room(SLOW_AFTER_S + 1) == 7  # silent: nothing piled on it either
+
+
+def test_the_run_verdict_names_each_workers_warnings_once() -> None:
+    fleet = Fleet()
+    quiet = running(fleet, "quiet", now=0.0)
+    slow = running(fleet, "slow", now=0.0)
+    fleet.newly_slow(SLOW_AFTER_S + 0.1)  # both silent: both warned
+    quiet.warnings.clear()
+    slow.warn(slow.warnings[0])  # the same text twice on one worker
+    health = fleet.run_health()
+    assert len(health.warnings) == 1
+    assert health.warnings[0].startswith("worker slow: ") \
+        and "blocked or starved" in health.warnings[0]
