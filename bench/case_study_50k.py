@@ -250,9 +250,19 @@ class Figures:
     workers: list[tuple[str, str, int]] = field(default_factory=list)
 
 
-def horde_figures(result: dict[str, Any], peak_rss: int, last_s: int) -> Figures:
+def _window(rows: list[tuple[int, int, float, float, float]], run_s: int,
+            last_s: int) -> list[tuple[int, int, float, float, float]]:
+    """The rows of the last `last_s` seconds before `-t` ended the run.
+
+    Not the last rows of the history: a stop that waits for late workers adds
+    seconds of trickling reports (or none) after `-t`, which are no steady state.
+    """
+    return [r for r in rows if run_s - last_s <= r[0] < run_s]
+
+
+def horde_figures(result: dict[str, Any], peak_rss: int, last_s: int, run_s: int) -> Figures:
     rows = [(h["t_s"], h["users"], h["rps"], h["p50_ms"], h["p99_ms"]) for h in result["history"]]
-    tail = rows[-last_s:] if rows else []
+    tail = _window(rows, run_s, last_s)
     return Figures(
         "horde", result["total"]["requests"], result["total"]["failures"],
         statistics.fmean(r[2] for r in tail) if tail else 0.0,
@@ -267,7 +277,7 @@ def _num(row: dict[str, str], key: str) -> float:
     return float(value) if value not in ("N/A", "") else 0.0
 
 
-def locust_figures(history_csv: Path, peak_rss: int, last_s: int) -> Figures:
+def locust_figures(history_csv: Path, peak_rss: int, last_s: int, run_s: int) -> Figures:
     rows: list[tuple[int, int, float, float, float]] = []
     requests = failures = 0
     t0: int | None = None
@@ -282,7 +292,7 @@ def locust_figures(history_csv: Path, peak_rss: int, last_s: int) -> Figures:
                          _num(row, "50%"), _num(row, "99%")))
             requests = int(_num(row, "Total Request Count"))
             failures = int(_num(row, "Total Failure Count"))
-    tail = rows[-last_s:]
+    tail = _window(rows, run_s, last_s)
     return Figures("locust", requests, failures,
                    statistics.fmean(r[2] for r in tail) if tail else 0.0,
                    statistics.median(r[4] for r in tail) if tail else 0.0, rows, peak_rss)
@@ -327,7 +337,8 @@ def case(args: argparse.Namespace, url: str, work: Path) -> None:
     if not (work / "horde.json").exists():
         print((work / "horde.log").read_text()[-3000:])
         raise SetupError(f"horde wrote no result (exit {run.returncode})")
-    fig = horde_figures(json.loads((work / "horde.json").read_text()), run.peak_rss, 20)
+    result = json.loads((work / "horde.json").read_text())
+    fig = horde_figures(result, run.peak_rss, 20, args.seconds)
     show(fig, expected)
     print(f"   exit code {run.returncode}")
     for name, ok in verdicts(fig, expected):
@@ -344,7 +355,7 @@ def case(args: argparse.Namespace, url: str, work: Path) -> None:
     if not history.exists():
         print((work / "locust.log").read_text()[-3000:])
         raise SetupError(f"Locust wrote no history (exit {lrun.returncode})")
-    lfig = locust_figures(history, lrun.peak_rss, 20)
+    lfig = locust_figures(history, lrun.peak_rss, 20, args.seconds)
     show(lfig, expected)
     llog = (work / "locust.log").read_text(errors="replace")
     missing = llog.count("failed to send heartbeat")
