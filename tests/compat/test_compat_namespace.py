@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,27 @@ NAMES = ["locust", "locust.contrib.fasthttp", "locust.exception", "locust.env", 
          "locust.clients", "locust.user", "locust.user.wait_time", "locust.user.task",
          "locust.stats", "locust.event", "locust.log", "gevent", "gevent.lock", "gevent.event",
          "gevent.pool"]
+
+
+@pytest.fixture(autouse=True)
+def no_namespace_yet() -> Iterator[None]:
+    """Start from a process without `locust`/`gevent` modules, whatever ran before.
+
+    Tests that load scripts through the loader in this process (tests/cli)
+    leave horde's namespace installed, as the CLI's one-run process does.
+    """
+    def ours(name: str) -> bool:
+        return name.split(".")[0] in ("locust", "gevent")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if ours(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def test_importing_horde_installs_nothing() -> None:
