@@ -1,8 +1,9 @@
 """Running out of open files never crashes a process (issue 8 item 6, issue 14 item 3).
 
 Real horde processes under `ulimit -n 64` (300 for workers, see
-WORKER_LIMIT; set in the child before it starts), 100 users against a counting target: the users that get no socket
-fail their requests as `TooManyOpenFiles`, and everything else goes on —
+WORKER_LIMIT; set in the child before it starts), 100 users against a
+counting target: the users that get no socket fail their requests as
+`TooManyOpenFiles`, and everything else goes on —
 the live view on a terminal (no OSError traceback from a lazy import), the
 workers' heartbeats (their memory reading), the result files — and the
 result says what happened in `generator.warnings` (workers[].warnings for
