@@ -55,13 +55,13 @@ SLICE = 4096
 _SLICE_MASK = SLICE - 1
 
 MAX_ERROR_CHARS = 500
+"""Longer error strings are cut: a page-long message must not become a key per request."""
 MAX_DELTA_ERRORS = 10_000
 """Distinct errors in one delta; more are pooled (the master keeps fewer per run anyway,
 and a report must stay within what the wire accepts, `horde.wire.messages`)."""
 MAX_DELTA_EXCEPTIONS = 1_000
 _POOLED = ("", "", "(other errors: too many distinct ones to list)")
 _POOLED_EXC = ("", "(other exceptions: too many distinct ones to list)")
-"""Longer error strings are cut: a page-long message must not become a key per request."""
 
 _MAX_TRACEBACK_CHARS = 20_000
 
