@@ -42,6 +42,7 @@ class Config:
     exclude_tags: tuple[str, ...] | None = None
     stop_timeout: float = 0.0
     request_timeout: float = 60.0
+    local_ips: str | None = None
     csv: str | None = None
     json: str | None = None
     only_summary: bool = False

@@ -51,6 +51,7 @@ from horde.cli.openmodel import open_model_plan
 from horde.cli.options import OPTIONS
 from horde.cli.process import new_loop
 from horde.events import Events
+from horde.http.source import LocalAddresses
 from horde.net import MasterChannel
 from horde.net.secret import FleetSecret
 from horde.report.console import ConsoleReporter
@@ -224,6 +225,8 @@ def worker_command(config: Config, master_host: str, master_port: int,
         argv += ["--insecure"]
     if config.worker and config.hordefile:
         argv += ["-f", str(Path(config.hordefile).resolve())]
+    if config.local_ips is not None:  # machine-local: the children share this machine
+        argv += ["--local-ips", config.local_ips]
     return argv
 
 
@@ -323,7 +326,8 @@ async def run_worker(config: Config) -> int:
     _say(security)
     options = WorkerOptions(master_host=config.master_host, master_port=config.master_port,
                             curve=security.curve,
-                            reconnect_timeout=config.reconnect_timeout, own_files_sha=own_sha)
+                            reconnect_timeout=config.reconnect_timeout, own_files_sha=own_sha,
+                            local_addresses=LocalAddresses.from_spec(config.local_ips))
     runtime = WorkerRuntime(options, _load, scripts)
     if scripts is not None:
         fire_init(scripts[1], runtime)

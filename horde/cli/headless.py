@@ -24,6 +24,7 @@ from horde.cli.process import TwoStageSignals
 from horde.compat import LocustEvents
 from horde.errors import UsageError
 from horde.events import Events
+from horde.http.source import LocalAddresses
 from horde.plan import Executor, RampingStages, ShapePlan
 from horde.report.console import ConsoleReporter
 from horde.report.csv_report import write_csv
@@ -60,6 +61,7 @@ def run_options(config: Config) -> RunOptions:
         exclude_tags=frozenset(config.exclude_tags) if config.exclude_tags is not None else None,
         stop_timeout=config.stop_timeout,
         request_timeout=config.request_timeout,
+        local_addresses=LocalAddresses.from_spec(config.local_ips),
     )
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from horde._version import __version__
 from horde.buildinfo import decide as decide_build
 from horde.errors import UsageError
+from horde.http.source import LocalAddresses, check_local
 from horde.plan.arrival import RateStage, parse_rate, parse_rate_stages
 from horde.plan.duration import parse_duration
 from horde.plan.stages import Stage, parse_stages
@@ -74,6 +75,19 @@ def _arrival_rate(text: Any) -> float:
     if value <= 0:
         raise UsageError(f"--arrival-rate must be above zero, got {text!r}")
     return value
+
+
+def _local_ips(text: Any) -> str:
+    """``auto`` or a list of this machine's addresses (checked here, before any run)."""
+    spec = _str(text).strip()
+    try:
+        policy = LocalAddresses.from_spec(spec)
+    except ValueError as exc:
+        raise UsageError(f"--local-ips: {exc}") from None
+    problem = check_local(policy)
+    if problem is not None:
+        raise UsageError(problem)
+    return spec
 
 
 def _arrival_stages(value: Any) -> tuple[RateStage, ...]:
@@ -257,6 +271,10 @@ OPTIONS: tuple[Option, ...] = (
            "requests already sent are awaited)", "TIME"),
     Option("request_timeout", ("--request-timeout",), _positive_float, 60.0,
            "default timeout of one request, in seconds", "SECONDS"),
+    Option("local_ips", ("--local-ips",), _local_ips, None,
+           "send from these addresses of this machine, round-robin per connection "
+           "(IP, IP-IP or CIDR, comma-separated; default auto: loopback targets get "
+           "127.0.0.1-127.0.0.16, others the kernel's choice)", "IPS"),
     Option("csv", ("--csv",), _str, None,
            "write PREFIX_stats.csv, PREFIX_stats_history.csv and PREFIX_failures.csv",
            "PREFIX"),

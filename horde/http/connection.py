@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 import ssl
 from time import perf_counter_ns
@@ -52,6 +53,7 @@ from ..errors import (
 )
 from .origin import Origin
 from .response import ResponseParser
+from .source import bound_socket
 
 __all__ = ["Connection", "open_connection", "translate_os_error", "too_many_open_files"]
 
@@ -241,22 +243,53 @@ async def open_connection(
     origin: Origin,
     timeout: float,
     ssl_context: ssl.SSLContext | None,
+    local: str | None = None,
 ) -> Connection:
-    """A connected `Connection` to `origin`, or a RequestError raised within `timeout` s."""
+    """A connected `Connection` to `origin`, or a RequestError raised within `timeout` s.
+
+    `local`: the source address to send from (horde/http/source.py), None for
+    the kernel's choice.
+    """
     conn = Connection(loop, origin)
+    sock = None
     try:
         async with asyncio.timeout(timeout):
-            await loop.create_connection(
-                lambda: conn,
-                origin.host,
-                origin.port,
-                ssl=ssl_context if origin.tls else None,
-                server_hostname=origin.host if origin.tls else None,
-            )
+            if local is None:
+                await loop.create_connection(
+                    lambda: conn,
+                    origin.host,
+                    origin.port,
+                    ssl=ssl_context if origin.tls else None,
+                    server_hostname=origin.host if origin.tls else None,
+                )
+            else:
+                sock = bound_socket(local)
+                try:
+                    await loop.sock_connect(sock, (origin.host, origin.port))
+                except OSError as exc:
+                    # Worded as create_connection words it ("Connect call failed
+                    # ('127.0.0.1', 8080)" would make one failure a key per port).
+                    if exc.errno is None:
+                        raise
+                    raise OSError(exc.errno, os.strerror(exc.errno)) from None
+                await loop.create_connection(
+                    lambda: conn,
+                    sock=sock,
+                    ssl=ssl_context if origin.tls else None,
+                    server_hostname=origin.host if origin.tls else None,
+                )
     except TimeoutError:
         conn.close()
+        if sock is not None:
+            sock.close()
         raise ConnectTimeout(f"ConnectTimeout: no connection within {timeout:g} s") from None
     except (OSError, ssl.SSLError, ssl.CertificateError, ValueError) as exc:
         conn.close()
+        if sock is not None:
+            sock.close()
         raise translate_os_error(exc, during_connect=True) from None
+    except BaseException:
+        if sock is not None:
+            sock.close()  # cancelled mid-connect: the transport never took it
+        raise
     return conn

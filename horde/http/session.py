@@ -31,6 +31,7 @@ import asyncio
 import ssl
 from asyncio import _get_running_loop
 from collections.abc import Mapping
+from random import randrange
 from threading import get_ident
 from time import perf_counter_ns
 from typing import Any
@@ -56,10 +57,13 @@ from .request import (
     encode_body,
     header_block,
 )
+from .source import AUTO_LOOPBACK_COUNT, LocalAddresses
 from .tls import client_context
 from .urlcache import for_base
 
 __all__ = ["HttpSession"]
+
+_AUTO_LOCAL = LocalAddresses()  # immutable: --local-ips auto
 
 
 # Compiled with mypyc (docs/dev/compiled.md), a class refuses interpreted subclasses
@@ -79,6 +83,7 @@ class HttpSession:
         insecure: bool = False,
         max_redirects: int = 10,
         ssl_context: ssl.SSLContext | None = None,
+        local_addresses: LocalAddresses | None = None,
     ) -> None:
         self.base_url = base_url
         self.record = record
@@ -102,6 +107,11 @@ class HttpSession:
         self._origins = cache.origins
         self._base = cache.base
         self._pool = Pool()
+        # Source addresses for new connections (--local-ips; source.py): the
+        # policy is the process's, the round-robin position this session's own,
+        # starting anywhere so that a process's users spread evenly.
+        self._local = _AUTO_LOCAL if local_addresses is None else local_addresses
+        self._local_next = randrange(AUTO_LOOPBACK_COUNT)
         self._loop_thread = 0  # the thread where a running loop was last seen (_check_loop)
 
     # --- public API ------------------------------------------------------------
@@ -383,9 +393,14 @@ class HttpSession:
         context = None
         if origin.tls:
             context = self._ssl_context or client_context(self.insecure)
+        sources = self._local.for_host(origin.host)
+        local = None
+        if sources:
+            local = sources[self._local_next % len(sources)]
+            self._local_next += 1
         t0 = perf_counter_ns()
         try:
-            return await open_connection(loop, origin, connect_timeout, context)
+            return await open_connection(loop, origin, connect_timeout, context, local)
         except RequestError as exc:
             hop = Hop(None, exc, t0)
             hop.t_done = perf_counter_ns()

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, cast
 from horde.errors import StopUser
 from horde.events import Events
 from horde.gate import Gate
+from horde.http.source import LocalAddresses
 from horde.stats import RecordFn
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class RunShared:
     exclude_tags: frozenset[str] | None
     request_timeout: float
     record_exception_fn: Callable[[str, BaseException], None]
+    local_addresses: LocalAddresses = LocalAddresses()
+    """--local-ips: the source addresses HTTP clients send from (horde/http/source.py)."""
     pacer: Pacer | None = None
     """The open model's schedule (None: the closed model)."""
     paced_record: PacedRecordFn | None = None
@@ -75,6 +78,7 @@ class UserSlot:
         "tags",
         "exclude_tags",
         "request_timeout",
+        "local_addresses",
         "gate",
         "stopping",
         "_shared",
@@ -93,6 +97,7 @@ class UserSlot:
         self.tags = shared.tags
         self.exclude_tags = shared.exclude_tags
         self.request_timeout = shared.request_timeout
+        self.local_addresses = shared.local_addresses
         self.gate = Gate()
         self.stopping = False
         self._loop = loop

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from horde.errors import IllegalTransition
+from horde.http.source import LocalAddresses
 
 __all__ = ["RunState", "TRANSITIONS", "Lifecycle", "RunOptions", "ACTIVE"]
 
@@ -93,3 +94,6 @@ class RunOptions:
     exclude_tags: frozenset[str] | None = None
     stop_timeout: float = 0.0
     request_timeout: float = 60.0
+    local_addresses: LocalAddresses = LocalAddresses()
+    """Source addresses of this process's connections (--local-ips; machine-local,
+    never shipped from a master)."""

@@ -115,6 +115,7 @@ class LocalRunner(RunBase):
             tags=self.options.tags,
             exclude_tags=self.options.exclude_tags,
             request_timeout=self.options.request_timeout,
+            local_addresses=self.options.local_addresses,
             record_exception_fn=self.stats.record_exception,
             pacer=self.pacer,
             paced_record=self._paced.record if self.pacer is not None and self._paced else None,

@@ -50,6 +50,7 @@ from typing import Any, Literal, cast
 from horde._version import __version__
 from horde.errors import HordeError
 from horde.events import Events
+from horde.http.source import LocalAddresses
 from horde.net import CurveKeys, WorkerChannel
 from horde.runtime.bundle import install_bundle, load_path
 from horde.runtime.dispatch import arrival_plan
@@ -115,6 +116,8 @@ class WorkerOptions:
     worker_id: str = field(default_factory=new_worker_id)
     own_files_sha: dict[str, str] | None = None
     """sha256 of this worker's own -f files (None: run what the master ships)."""
+    local_addresses: LocalAddresses = LocalAddresses()
+    """--local-ips of this worker's machine."""
 
 
 @dataclass(frozen=True)
@@ -358,6 +361,7 @@ class WorkerRuntime:
                 exclude_tags=frozenset(msg.exclude_tags) if msg.exclude_tags is not None else None,
                 stop_timeout=number("stop_timeout", 0.0),
                 request_timeout=number("request_timeout", 60.0),
+                local_addresses=self.options.local_addresses,  # this machine's, not the master's
             )
             self._test_id, self._seq = msg.test_id, 0
             self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),

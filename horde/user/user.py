@@ -213,6 +213,8 @@ class HttpUser(User):
             insecure=self.insecure,
             max_redirects=self.max_redirects,
             ssl_context=self.ssl_context,
+            # --local-ips; environments outside a horde run (library use) may lack it.
+            local_addresses=getattr(environment, "local_addresses", None),
         )
 
     async def _horde_close(self) -> None:
