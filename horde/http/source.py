@@ -30,6 +30,7 @@ state), starting at a position drawn per session so that users spread evenly.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -78,19 +79,29 @@ class LocalAddresses:
 
     def for_host(self, host: str) -> tuple[str, ...]:
         """The sources for connections to `host` (a name or an address literal); () for none."""
-        try:
-            target: Address | None = ipaddress.ip_address(host)
-        except ValueError:
-            target = None  # a name: its family is known only once resolved
+        kind = _kind_of(host)
         if self.auto:
-            if target is not None and target.version == 4 and target.is_loopback:
-                return _AUTO_LOOPBACK
-            return ()
-        if target is None:
+            return _AUTO_LOOPBACK if kind == _LOOPBACK4 else ()
+        if kind == _NAME:
             # A name is resolved by connect() in the socket's family: IPv4
             # first, as getaddrinfo orders most hosts.
             return self.v4 or self.v6
-        return self.v4 if target.version == 4 else self.v6
+        return self.v6 if kind == _V6 else self.v4
+
+
+_NAME, _V4, _LOOPBACK4, _V6 = range(4)
+
+
+@functools.lru_cache(maxsize=256)
+def _kind_of(host: str) -> int:
+    """What `host` is, parsed once per host and process (it is asked at every connect)."""
+    try:
+        target = ipaddress.ip_address(host)
+    except ValueError:
+        return _NAME  # its family is known only once resolved
+    if target.version == 6:
+        return _V6
+    return _LOOPBACK4 if target.is_loopback else _V4
 
 
 def parse_local_ips(spec: str) -> list[Address]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class HealthSample:
 
     cpu_percent: float
     loop_lag_p99_ms: float
+    loop_lag_p50_ms: float = 0.0
+    """The median probe: whether the loop keeps up, which one pause (a collection,
+    a burst of wake-ups) does not decide; ramps pace on it (runtime/pressure.py)."""
 
     @property
     def cpu_saturated(self) -> bool:
@@ -219,7 +223,8 @@ class HealthMonitor:
         self._cpu_mark, self._wall_mark = cpu, wall
         lags, self._lags_ms = self._lags_ms, []
         result = HealthSample(cpu_percent=round(cpu_percent, 1),
-                              loop_lag_p99_ms=round(_p99(lags), 2))
+                              loop_lag_p99_ms=round(_p99(lags), 2),
+                              loop_lag_p50_ms=round(statistics.median(lags), 2) if lags else 0.0)
         if elapsed >= MIN_PERIOD_S:
             self.summary.add(result, lags)
         # else: the sliver of a second at stop, spent folding statistics and

@@ -230,6 +230,7 @@ class LocalRunner(RunBase):
                 self._warned_names = True
                 log.warning(TOO_MANY_NAMES_ADVICE)
         self.last_health = self.health.sample()
+        self._guards.users_now(self.population.count)
         if self._on_second_cb is not None:
             self._on_second_cb(self._second, self.last_health)
 

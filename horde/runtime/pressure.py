@@ -8,9 +8,14 @@ population's ramp (`Population.pace`).
   holds at most its open-file limit minus `FD_MARGIN` users; beyond that it
   fails (EMFILE) instead of slowing down, so the master never sends more;
 * pace: starting users and opening their connections is what costs, so a
-  ramp slows to `LAGGING_PACE` of its rate while the loop lags past the
-  health limit, to `BUSY_PACE` while only CPU is past it, and never stops
-  (a ramp always ends).
+  ramp slows while the loop lags past the health limit (in proportion: at
+  twice the limit, half the rate; never below `LAGGING_PACE`) and to
+  `BUSY_PACE` while CPU is past it, and never stops (a ramp always ends).
+  The lag it reads is the second's median probe, not its p99: the p99 of 50
+  probes is the second's single worst moment, which one collection or one
+  burst of wake-ups sets; a ramp paced on it ran at a quarter of its rate on
+  a worker at 50% CPU that kept up (issue 8). The median says whether the
+  loop is behind most of the time, which is what more users would worsen.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ def user_capacity(soft_limit: int | None = None) -> int | None:
 
 def pace_for(sample: HealthSample) -> float:
     """The ramp's speed, as a fraction of its spawn rate, after this health sample."""
-    if sample.loop_lag_p99_ms > LAG_LIMIT_MS:
-        return LAGGING_PACE
+    pace = 1.0
+    lag = sample.loop_lag_p50_ms
+    if lag > LAG_LIMIT_MS:
+        pace = max(LAGGING_PACE, LAG_LIMIT_MS / lag)
     if sample.cpu_percent > CPU_LIMIT_PERCENT:
-        return BUSY_PACE
-    return 1.0
+        pace = min(pace, BUSY_PACE)
+    return pace

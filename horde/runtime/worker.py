@@ -458,9 +458,9 @@ class WorkerRuntime:
         sample = self._last_health
         pace = pace_for(sample)
         if pace < 1.0 and not self._throttled and self._runner is not None:
-            log.warning("worker %s: spawning slowed to %.0f%% (CPU %.0f%%, loop lag p99 %.1f ms "
-                        "over the health limits)", self.worker_id, pace * 100,
-                        sample.cpu_percent, sample.loop_lag_p99_ms)
+            log.warning("worker %s: spawning slowed to %.0f%% (CPU %.0f%%, loop lag median "
+                        "%.1f ms: over the health limits)", self.worker_id, pace * 100,
+                        sample.cpu_percent, sample.loop_lag_p50_ms)
         self._throttled = pace < 1.0
         return pace
 

@@ -15,13 +15,13 @@ import pytest
 from http_helpers import Recorder, run
 
 from horde.http import HttpSession
-from tests.support.peer_server import PeerServer
 from horde.http.source import (
     AUTO_LOOPBACK_COUNT,
     LocalAddresses,
     check_local,
     parse_local_ips,
 )
+from tests.support.peer_server import PeerServer
 
 # TEST-NET-1 (RFC 5737): documentation only, never an address of this machine.
 NOT_LOCAL = "192.0.2.1"

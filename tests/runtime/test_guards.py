@@ -6,7 +6,13 @@ import asyncio
 import gc
 import time
 
-from horde.runtime.guards import REFREEZE_AFTER_S, YOUNG_THRESHOLD, RunGuards
+from horde.runtime.guards import (
+    FREEZE_FROM_USERS,
+    GROWTH_FACTOR,
+    REFREEZE_AFTER_S,
+    YOUNG_THRESHOLD,
+    RunGuards,
+)
 
 
 def test_time_sleep_is_patched_only_between_begin_and_end() -> None:
@@ -58,3 +64,36 @@ def test_young_collections_are_rarer_during_a_run_only() -> None:
     finally:
         guards.end()
     assert gc.get_threshold() == before
+
+
+def test_what_is_alive_at_the_start_is_frozen_at_once() -> None:
+    guards = RunGuards()
+    guards.begin()
+    try:
+        assert gc.get_freeze_count() > 0  # modules, classes: no collection walks them
+    finally:
+        guards.end()
+    assert gc.get_freeze_count() == 0
+
+
+def test_growing_users_freeze_at_each_growth_step_only() -> None:
+    guards = RunGuards()
+    guards.begin()
+    try:
+        def frozen_after(users: int) -> bool:
+            gc.unfreeze()  # observe this call's freeze alone
+            guards.users_now(users)
+            return gc.get_freeze_count() > 0
+
+        assert not frozen_after(FREEZE_FROM_USERS - 1)
+        assert frozen_after(FREEZE_FROM_USERS)
+        assert not frozen_after(FREEZE_FROM_USERS)  # no growth since: nothing to do
+        step = int(FREEZE_FROM_USERS * GROWTH_FACTOR)
+        assert not frozen_after(step - 1)
+        assert frozen_after(step)
+        assert not frozen_after(step // 2)  # a ramp-down never freezes
+    finally:
+        guards.end()
+    assert gc.get_freeze_count() == 0
+    guards.users_now(10 * FREEZE_FROM_USERS)  # outside a run: nothing
+    assert gc.get_freeze_count() == 0

@@ -51,10 +51,19 @@ def test_the_pace_is_clamped_to_between_0_and_1() -> None:
 
 
 def test_the_pace_follows_the_health_limits_and_never_stops_a_ramp() -> None:
-    assert pace_for(HealthSample(cpu_percent=20.0, loop_lag_p99_ms=1.0)) == 1.0
-    assert pace_for(HealthSample(cpu_percent=CPU_LIMIT_PERCENT + 1, loop_lag_p99_ms=1.0)) == 0.5
-    assert pace_for(HealthSample(cpu_percent=10.0, loop_lag_p99_ms=LAG_LIMIT_MS + 1)) == 0.25
-    assert pace_for(HealthSample(cpu_percent=100.0, loop_lag_p99_ms=19_000.0)) > 0
+    def sample(cpu: float, p50: float, p99: float | None = None) -> HealthSample:
+        return HealthSample(cpu_percent=cpu, loop_lag_p99_ms=p50 if p99 is None else p99,
+                            loop_lag_p50_ms=p50)
+
+    assert pace_for(sample(20.0, 1.0)) == 1.0
+    assert pace_for(sample(CPU_LIMIT_PERCENT + 1, 1.0)) == 0.5
+    # In proportion to the median lag: twice the limit, half the rate; a floor.
+    assert pace_for(sample(10.0, 2 * LAG_LIMIT_MS)) == 0.5
+    assert pace_for(sample(10.0, 40 * LAG_LIMIT_MS)) == 0.25
+    assert pace_for(sample(CPU_LIMIT_PERCENT + 1, 1.5 * LAG_LIMIT_MS)) == 0.5
+    assert pace_for(sample(100.0, 19_000.0)) == 0.25
+    # One bad moment in a second (a collection: the p99 probe) is not overload.
+    assert pace_for(sample(50.0, 1.0, p99=40.0)) == 1.0
 
 
 def test_capacity_is_the_open_file_limit_minus_the_margin() -> None:
