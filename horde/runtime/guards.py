@@ -5,8 +5,9 @@
   out of the cyclic garbage collector's reach (`gc.freeze()`), and after a
   ramp again 1, 2, 4, 8, 16 and 32 s later: a user builds most of what it
   keeps (connection, parser, greenlet, its wait's timer) when it first
-  runs, after the ramp has spawned it, and later still on a starved loop. Users live for the whole test, and without
-  this a full collection walks all of their objects every few seconds (each
+  runs, after the ramp has spawned it, and later still on a starved loop.
+  Users live for the whole test, and without this a full collection walks
+  all of their objects every few seconds (each
   wait's future and timer outlive two young collections, so the old
   generation keeps growing by a quarter): work and loop lag that grow with
   the number of users (issue 8: the post-ramp storm). `gc.freeze()` only
