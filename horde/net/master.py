@@ -286,7 +286,9 @@ class MasterChannel:
 
     def has_queued(self) -> bool:
         """Whether frames wait to be read (judge silence only after reading them)."""
-        events = self._socket().getsockopt(zmq.EVENTS)
+        # `get`, not `getsockopt`, which would take the recv's wake-up: see
+        # WorkerChannel.has_queued.
+        events = self._socket().get(zmq.EVENTS)
         return bool(int(events) & zmq.POLLIN)
 
     async def recv(self) -> tuple[str, MasterBound]:

@@ -178,7 +178,12 @@ class WorkerChannel:
         """Whether messages from the master wait to be read."""
         if self._sock is None:
             return False
-        return bool(int(self._sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN)
+        # `get`, never `getsockopt`: reading EVENTS takes the socket's edge-
+        # triggered wake-up, and only zmq.asyncio's own `get` hands it on to a
+        # pending recv (`getsockopt` is bound to the plain socket's method). With
+        # `getsockopt`, a worker whose loop lagged long enough to ask this never
+        # read from its master again: no Stop, no Quit (issue 8).
+        return bool(int(self._sock.get(zmq.EVENTS)) & zmq.POLLIN)
 
     @property
     def refusal(self) -> str | None:

@@ -382,9 +382,14 @@ class WorkerRuntime:
                 self._runner.set_targets(msg.targets, msg.spawn_rate)
 
     async def _stop_test(self, test_id: str) -> None:
+        asked = self._loop.time()
         async with self._control:
+            log.debug("worker %s: stop of %s asked, handled after %.1f s", self.worker_id,
+                      test_id, self._loop.time() - asked)
             if self._test_id == test_id:
                 await self._stop_users(grace=None)
+            log.debug("worker %s: stopped %.1f s after the ask", self.worker_id,
+                      self._loop.time() - asked)
             # Said even when this test was never started here: the master waits for it.
             self._channel.send(StateChanged(state="stopped", test_id=test_id, users={}))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import msgspec
@@ -349,5 +350,61 @@ def test_recv_many_takes_everything_queued_in_order_and_drops_garbage(loop_kind:
                 worker.close()
                 garbage.close(linger=0)
                 raw.destroy(linger=0)
+
+    run(loop_kind, main)
+
+
+def test_asking_whether_messages_wait_never_takes_a_pending_recvs_wake_up(
+        loop_kind: str) -> None:
+    """A saturated side asks `has_queued` after a long lag; its recv must still see them.
+
+    Reading a zmq socket's EVENTS consumes its edge-triggered wake-up. Before
+    the fix, a worker whose loop had lagged asked this, took the wake-up from
+    its own pending recv, and never read its master again: Stop and Quit went
+    unheard and the load went on after the test (issue 8). Same for the master.
+    """
+    async def main() -> None:
+        async with MasterChannel("127.0.0.1", 0) as master:
+            worker = WorkerChannel("w0", "127.0.0.1", master.port)
+            await worker.start()
+            try:
+                for _ in range(500):
+                    if worker.send(hello("w0")):
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.wait_for(master.recv(), STEP)
+                worker_got: list[object] = []
+                master_got: list[object] = []
+
+                async def drain_worker() -> None:
+                    while True:
+                        worker_got.append(await worker.recv())
+
+                async def drain_master() -> None:
+                    while True:
+                        master_got.append(await master.recv())
+
+                tasks = [asyncio.create_task(drain_worker()), asyncio.create_task(drain_master())]
+                await asyncio.sleep(0.1)  # both recvs pending
+                for i in range(3):
+                    assert master.send("w0", MasterHeartbeat(float(i), "t"))
+                    assert worker.send(WorkerHeartbeat("running", i, 1.0, 0.1, 1, i))
+                # The loop is blocked (a saturated process) while they arrive ...
+                deadline = asyncio.get_running_loop().time() + STEP
+                while not (worker.has_queued() and master.has_queued()):
+                    assert asyncio.get_running_loop().time() < deadline, "nothing arrived"
+                    time.sleep(0.01)
+                # ... and then asks, before its recv ran: the recv still gets them.
+                for _ in range(500):
+                    if len(worker_got) == 3 and len(master_got) == 3:
+                        break
+                    await asyncio.sleep(0.01)
+                assert worker_got == [MasterHeartbeat(float(i), "t") for i in range(3)]
+                assert [msg for _, msg in master_got] == [  # type: ignore[misc]
+                    WorkerHeartbeat("running", i, 1.0, 0.1, 1, i) for i in range(3)]
+                for task in tasks:
+                    task.cancel()
+            finally:
+                worker.close()
 
     run(loop_kind, main)
