@@ -282,15 +282,47 @@ class WorkerChannel:
                 raise
             except zmq.ZMQError as exc:
                 raise HordeError(f"the worker channel failed: {exc.strerror}") from exc
-            if frames == [b""]:
-                continue  # the master probing whether this connection lives
-            if len(frames) != 1:
-                self._drops.drop("master", f"{len(frames)} frames, expected 1")
-                continue
+            msg = self._parse(frames)
+            if msg is not None:
+                return msg
+
+    async def recv_many(self, limit: int = 1_000) -> list[WorkerBound]:
+        """Wait for one well-formed message, then take every one already queued.
+
+        One message per wake-up is not enough for a worker whose loop lags:
+        with a master heartbeat every second and loop turns longer than that,
+        the queue only grew, and a Stop waited behind a minute of heartbeats
+        while the users went on (issue 8).
+        """
+        batch = [await self.recv()]
+        sock = self._sock
+        if sock is None:
+            return batch
+        plain: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)  # no future per frame
+        while len(batch) < limit:
             try:
-                return decode_from_master(frames[0])
-            except ProtocolError as exc:
-                self._drops.drop("master", str(exc))
+                frames = plain.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            except zmq.ZMQError as exc:
+                raise HordeError(f"the worker channel failed: {exc.strerror}") from exc
+            msg = self._parse(frames)
+            if msg is not None:
+                batch.append(msg)
+        return batch
+
+    def _parse(self, frames: list[bytes]) -> WorkerBound | None:
+        """The message in `frames`, or None when they were a probe or dropped (and logged)."""
+        if frames == [b""]:
+            return None  # the master probing whether this connection lives
+        if len(frames) != 1:
+            self._drops.drop("master", f"{len(frames)} frames, expected 1")
+            return None
+        try:
+            return decode_from_master(frames[0])
+        except ProtocolError as exc:
+            self._drops.drop("master", str(exc))
+            return None
 
     async def _recv_or_refusal(self, sock: zmq.asyncio.Socket) -> list[bytes]:
         """The next frames on ``sock``; HordeError as soon as the master refused us."""

@@ -286,12 +286,15 @@ class WorkerRuntime:
     async def _receive(self) -> None:
         while True:
             try:
-                msg = await self._channel.recv()
+                # Everything queued at once: on a lagging loop, one message per
+                # turn let a Stop wait behind a growing queue of heartbeats.
+                batch = await self._channel.recv_many()
             except HordeError as exc:
                 self._finish(WorkerOutcome("broken", str(exc)))
                 return
             self._last_heard = self._loop.time()
-            self._handle(msg)
+            for msg in batch:
+                self._handle(msg)
 
     def _handle(self, msg: WorkerBound) -> None:
         if isinstance(msg, Refuse):

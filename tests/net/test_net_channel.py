@@ -408,3 +408,42 @@ def test_asking_whether_messages_wait_never_takes_a_pending_recvs_wake_up(
                 worker.close()
 
     run(loop_kind, main)
+
+
+def test_a_worker_takes_everything_queued_in_one_wake_up(loop_kind: str) -> None:
+    """A worker whose loop lags must not read one message per turn (issue 8).
+
+    With a master heartbeat every second and loop turns longer than that, the
+    queue grew for good and a Stop waited behind a minute of heartbeats.
+    """
+    async def main() -> None:
+        async with MasterChannel("127.0.0.1", 0) as master:
+            worker = WorkerChannel("w0", "127.0.0.1", master.port)
+            await worker.start()
+            try:
+                for _ in range(500):
+                    if worker.send(hello("w0")):
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.wait_for(master.recv(), STEP)
+                sent: list[object] = [MasterHeartbeat(float(i), "t") for i in range(40)]
+                sent.append(Start("t", {"U": 1}, 1.0))
+                for msg in sent:
+                    assert master.send("w0", msg)  # type: ignore[arg-type]
+                # The worker's loop is blocked while the burst arrives (microseconds
+                # on loopback; the extra 0.2 s only makes sure all of it is there).
+                deadline = time.monotonic() + STEP
+                while not worker.has_queued() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                time.sleep(0.2)
+                first = await asyncio.wait_for(worker.recv_many(), STEP)
+                got = list(first)
+                while len(got) < len(sent):
+                    got += await asyncio.wait_for(worker.recv_many(), STEP)
+                assert got == sent
+                assert len(first) > 1, "one message per wake-up"
+                assert not worker.has_queued()
+            finally:
+                worker.close()
+
+    run(loop_kind, main)
