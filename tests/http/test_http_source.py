@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 from collections import Counter
 from collections.abc import Iterator
 
@@ -144,3 +145,17 @@ def test_an_address_of_another_machine_is_named_before_the_run() -> None:
     assert check_local(LocalAddresses.from_spec("127.0.0.1-127.0.0.4")) is None
     problem = check_local(LocalAddresses.from_spec(f"127.0.0.1,{NOT_LOCAL}"))
     assert problem is not None and NOT_LOCAL in problem and "cannot send from" in problem
+
+
+def test_bound_connections_leave_no_open_file_behind(
+    peer_server: PeerServer, recorder: Recorder
+) -> None:
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    _users(peer_server.url, recorder, 5, None)  # warm up: loop, caches
+    before = open_files()
+    _users(peer_server.url, recorder, 200, None)
+    assert recorder.failures == []
+    assert len(peer_server.peers) == 205
+    assert open_files() == before  # each connection's socket closed with its session
