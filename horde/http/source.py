@@ -18,8 +18,9 @@ Policy (`LocalAddresses`):
   the same address family, round-robin;
 * by default (``auto``), a target that is an IPv4 loopback address (any of
   127.0.0.0/8, the whole of which is local on Linux) gets connections from
-  `AUTO_LOOPBACK_COUNT` loopback sources, 127.0.0.1 first; any other target
-  gets no binding at all, so the kernel picks as it always does;
+  `AUTO_LOOPBACK_COUNT` loopback sources, 127.0.0.1 first, where this
+  machine has them all (not macOS); any other target gets no binding at
+  all, so the kernel picks as it always does;
 * the socket is bound with ``IP_BIND_ADDRESS_NO_PORT``: the port is still
   chosen at connect() against the full four-tuple, not reserved by bind().
 
@@ -81,7 +82,7 @@ class LocalAddresses:
         """The sources for connections to `host` (a name or an address literal); () for none."""
         kind = _kind_of(host)
         if self.auto:
-            return _AUTO_LOOPBACK if kind == _LOOPBACK4 else ()
+            return _AUTO_LOOPBACK if kind == _LOOPBACK4 and _loopback_spreads() else ()
         if kind == _NAME:
             # A name is resolved by connect() in the socket's family: IPv4
             # first, as getaddrinfo orders most hosts.
@@ -90,6 +91,17 @@ class LocalAddresses:
 
 
 _NAME, _V4, _LOOPBACK4, _V6 = range(4)
+
+
+@functools.lru_cache(maxsize=1)
+def _loopback_spreads() -> bool:
+    """Whether this machine can send from all of `_AUTO_LOOPBACK` (checked once per process).
+
+    Linux routes all of 127.0.0.0/8 to the loopback interface; other systems
+    (macOS) configure 127.0.0.1 only, and there the default stays the
+    kernel's choice instead of every connection failing.
+    """
+    return check_local(LocalAddresses(v4=_AUTO_LOOPBACK, auto=False)) is None
 
 
 @functools.lru_cache(maxsize=256)
