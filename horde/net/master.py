@@ -60,6 +60,7 @@ from horde.net.sockets import (
     DEFAULT_PORT,
     apply_common,
     apply_curve_server,
+    drain_into,
     sent_now,
     tcp_endpoint,
 )
@@ -310,19 +311,7 @@ class MasterChannel:
         than handling the frame; a master that calls this and then sleeps a
         few milliseconds handles its fleet in a few dozen wake-ups a second.
         """
-        batch = [await self.recv()]
-        drain = self._plain()
-        while len(batch) < limit:
-            try:
-                frames = drain.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            except zmq.ZMQError as exc:
-                raise HordeError(f"the master channel failed: {exc.strerror}") from exc
-            parsed = self._parse(frames)
-            if parsed is not None:
-                batch.append(parsed)
-        return batch
+        return drain_into([await self.recv()], self._plain(), self._parse, limit, "master")
 
     def _parse(self, frames: list[bytes]) -> tuple[str, MasterBound] | None:
         """(worker id, message), or None when the frames were dropped (and logged)."""

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import zmq
 
-from horde.errors import UsageError
+from horde.errors import HordeError, UsageError
 from horde.net.keys import CurveKeys
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "apply_curve_server",
     "apply_curve_client",
     "sent_now",
+    "drain_into",
 ]
 
 DEFAULT_PORT = 5557
@@ -114,3 +115,27 @@ def sent_now(fut: Awaitable[object]) -> bool:
     if isinstance(exc, zmq.ZMQError):
         return False
     raise exc
+
+
+T = TypeVar("T")
+
+
+def drain_into(batch: list[T], plain: zmq.Socket[bytes], parse: Callable[[list[bytes]], T | None],
+               limit: int, side: str) -> list[T]:
+    """Append to `batch` every message already queued on `plain`, up to `limit` in all.
+
+    `plain` is a plain (not zmq.asyncio) view of the socket, so no future is
+    made per frame; `parse` returns None for frames to drop. HordeError names
+    `side` ("master", "worker") when the socket fails.
+    """
+    while len(batch) < limit:
+        try:
+            frames = plain.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            break
+        except zmq.ZMQError as exc:
+            raise HordeError(f"the {side} channel failed: {exc.strerror}") from exc
+        parsed = parse(frames)
+        if parsed is not None:
+            batch.append(parsed)
+    return batch

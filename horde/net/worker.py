@@ -50,6 +50,7 @@ from horde.net.sockets import (
     DEFAULT_PORT,
     apply_common,
     apply_curve_client,
+    drain_into,
     sent_now,
     tcp_endpoint,
 )
@@ -298,18 +299,8 @@ class WorkerChannel:
         sock = self._sock
         if sock is None:
             return batch
-        plain: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)  # no future per frame
-        while len(batch) < limit:
-            try:
-                frames = plain.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            except zmq.ZMQError as exc:
-                raise HordeError(f"the worker channel failed: {exc.strerror}") from exc
-            msg = self._parse(frames)
-            if msg is not None:
-                batch.append(msg)
-        return batch
+        plain: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)
+        return drain_into(batch, plain, self._parse, limit, "worker")
 
     def _parse(self, frames: list[bytes]) -> WorkerBound | None:
         """The message in `frames`, or None when they were a probe or dropped (and logged)."""

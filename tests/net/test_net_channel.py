@@ -43,6 +43,18 @@ def hello(wid: str) -> Hello:
     return Hello(wid, "localhost", os.getpid(), "0.1.0", PROTOCOL_VERSION, 1, None)
 
 
+async def joined_worker(master: MasterChannel, wid: str) -> WorkerChannel:
+    """A started worker channel whose Hello the master has read."""
+    worker = WorkerChannel(wid, "127.0.0.1", master.port)
+    await worker.start()
+    for _ in range(500):
+        if worker.send(hello(wid)):  # IMMEDIATE: False until the connection is up
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.wait_for(master.recv(), STEP)
+    return worker
+
+
 @pytest.fixture(params=sorted(LOOPS))
 def loop_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -365,14 +377,8 @@ def test_asking_whether_messages_wait_never_takes_a_pending_recvs_wake_up(
     """
     async def main() -> None:
         async with MasterChannel("127.0.0.1", 0) as master:
-            worker = WorkerChannel("w0", "127.0.0.1", master.port)
-            await worker.start()
+            worker = await joined_worker(master, "w0")
             try:
-                for _ in range(500):
-                    if worker.send(hello("w0")):
-                        break
-                    await asyncio.sleep(0.01)
-                await asyncio.wait_for(master.recv(), STEP)
                 worker_got: list[object] = []
                 master_got: list[object] = []
 
@@ -418,14 +424,8 @@ def test_a_worker_takes_everything_queued_in_one_wake_up(loop_kind: str) -> None
     """
     async def main() -> None:
         async with MasterChannel("127.0.0.1", 0) as master:
-            worker = WorkerChannel("w0", "127.0.0.1", master.port)
-            await worker.start()
+            worker = await joined_worker(master, "w0")
             try:
-                for _ in range(500):
-                    if worker.send(hello("w0")):
-                        break
-                    await asyncio.sleep(0.01)
-                await asyncio.wait_for(master.recv(), STEP)
                 sent: list[object] = [MasterHeartbeat(float(i), "t") for i in range(40)]
                 sent.append(Start("t", {"U": 1}, 1.0))
                 for msg in sent:
