@@ -14,6 +14,7 @@ installs is its own (two sessions share no state).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import logging
 import sys
@@ -58,6 +59,9 @@ class LocustSession:
             parser = self._parser = LocustArgumentParser()
             self.events.init_command_line_parser.fire(parser=parser)
         self.environment.parsed_options = parse_script_options(parser, argv or [], base=base)
+        # What a master hands its workers: the script's own options, not horde's.
+        self.environment.script_bridge.option_names = tuple(
+            a.dest for a in parser._actions if a.dest not in ("help", argparse.SUPPRESS))
 
     def restore(self) -> None:
         """Put back what `sys.modules` held for these names before `install()`."""

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from horde.compat.events import LocustEvents
+from horde.compat.messages import ScriptBridge
 from horde.compat.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 from horde.compat.stats import RequestStats
 from horde.compat.webui import WebUI
@@ -94,6 +95,8 @@ class Environment:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._owned_loop = False
         self._watcher: asyncio.Task[None] | None = None
+        self.script_bridge = ScriptBridge(self)
+        """Messages, report data and options across a fleet (horde.compat.messages)."""
 
     # --- the run this Environment describes -------------------------------------
 
@@ -108,6 +111,8 @@ class Environment:
             return
         self.controller = controller
         self.runner = _runner_class(controller)(self, controller)
+        if hasattr(controller, "script_link"):  # a master or a worker carries script traffic
+            controller.script_link = self.script_bridge
 
     @property
     def host(self) -> str | None:

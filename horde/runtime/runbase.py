@@ -65,6 +65,7 @@ class RunBase:
         self._second = 0
         self._stopped = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
+        self._quit = asyncio.Event()
 
     # --- what a role fills in ------------------------------------------------------------
 
@@ -246,3 +247,12 @@ class RunBase:
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+    def request_quit(self) -> None:
+        """End the run, not only its test (a script's `runner.quit()`): stop the test and
+        tell whoever serves the run (the web UI's loop waits in `wait_quit`) to finish."""
+        self._quit.set()
+        self.request_stop()
+
+    async def wait_quit(self) -> None:
+        await self._quit.wait()
