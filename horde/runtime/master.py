@@ -468,10 +468,11 @@ class MasterRunner(RunBase):
                 self._leave(record, "failed")
         elif isinstance(msg, Goodbye):
             self._leave(record, "left")
-        elif isinstance(msg, MessageToMaster) and record.state in ("ready", "running"):
+        elif isinstance(msg, MessageToMaster):
             # Only from a worker that has proven it runs our files: the script's handlers
             # are not the place to meet strangers.
-            self.script_inbox.received(self.script_link, wid, msg.kind, msg.data)
+            self.script_inbox.received(self.script_link, wid, msg.kind, msg.data,
+                                       joined=record.state in ("ready", "running"))
 
     def _joined(self, record: WorkerRecord) -> None:
         self._fleet_changed.set()

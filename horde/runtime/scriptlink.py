@@ -17,8 +17,10 @@ Invariants:
 * a link's calls return at once: handlers run elsewhere (horde.compat runs
   them in greenlets of their own), so a script never blocks a receive loop;
 * one worker cannot flood its master with script messages: `ScriptInbox`
-  lets `MESSAGE_BURST` through, then `MESSAGE_RATE` a second per worker, and
-  drops (and counts, and logs at a bounded rate) the rest.
+  hears only workers that have joined (proven the master's files), lets
+  `MESSAGE_BURST` through, then `MESSAGE_RATE` a second per worker, and
+  drops (and counts, and logs at a bounded rate) the rest; a worker holds
+  what its scripts' `init` sends until its FilesAck has gone.
 """
 
 from __future__ import annotations
@@ -75,7 +77,13 @@ class ScriptInbox:
         """Script messages dropped so far (over a worker's rate, or nobody to take them)."""
         return self._drops.dropped
 
-    def received(self, link: ScriptLink | None, worker_id: str, kind: str, data: bytes) -> None:
+    def received(self, link: ScriptLink | None, worker_id: str, kind: str, data: bytes, *,
+                 joined: bool = True) -> None:
+        """Hand a worker's message to `link`, unless over its rate, or it has not joined."""
+        if not joined:
+            self._drops.drop(repr(worker_id), f"script message {kind!r} before the worker "
+                             "joined (proved the master's files)")
+            return
         if not self._rates.allow(worker_id):
             self._drops.drop(repr(worker_id), f"script message {kind!r} over the "
                              f"{MESSAGE_RATE:.0f}/s a worker may send")

@@ -167,6 +167,7 @@ class WorkerRuntime:
         self.state = "ready"
         self.script_link: ScriptLink | None = None
         """The test script's side of the fleet's traffic (horde.runtime.scriptlink)."""
+        self._held: list[MessageToMaster] | None = None  # sent while joining (`_install`)
 
     @property
     def worker_id(self) -> str:
@@ -344,15 +345,22 @@ class WorkerRuntime:
                 directory = install_bundle(bundle)
                 self._bundle_dirs.append(directory)
                 self.script_link = None  # the new scripts' init sets their own
+                # What `init` sends the master waits for the FilesAck: the master hears
+                # script messages only from workers that have proven its files.
+                self._held = []
                 classes, events = self._load(load_path(directory, bundle))
                 events.init.fire(environment=self)
             except Exception as exc:  # noqa: BLE001 - a broken script is reported, not raised
+                self._held = None
                 message = f"cannot run the master's test files: {exc}"
                 self._channel.send(WorkerError(message, fatal=True))
                 self._finish(WorkerOutcome("broken", message))
                 return
             self._scripts, self._installed_sha = (classes, events), shas
         self._channel.send(FilesAck(files_sha=sha_map({f.path: f.content for f in bundle.files})))
+        held, self._held = self._held or [], None
+        for msg in held:
+            self._channel.send(msg)
 
     # --- running tests (serialised by `_control`) -----------------------------------------
 
@@ -441,6 +449,11 @@ class WorkerRuntime:
         """A script's message to the master; False when there is no master to send it to."""
         if not self._welcomed or self._channel.master_gone:
             return False
+        if self._held is not None:  # the scripts' init, before the FilesAck
+            if len(self._held) >= MAX_PENDING_REPORTS:
+                return False
+            self._held.append(MessageToMaster(kind, data))
+            return True
         return self._channel.send(MessageToMaster(kind, data))
 
     def _on_delta(self, delta: StatsDelta) -> None:

@@ -61,6 +61,7 @@ MESSAGES = """
 
     paths = []          # a worker's: what the master handed it
     acks = []           # the master's: what the workers answered
+    hellos = []         # the master's: what the workers' init sent
 
     def take_paths(environment, msg, **kwargs):
         assert isinstance(environment.runner, WorkerRunner)
@@ -72,12 +73,18 @@ MESSAGES = """
     def on_ack(environment, msg, **kwargs):
         acks.append((msg.node_id, msg.data))
 
+    def on_hello(environment, msg, **kwargs):
+        hellos.append((msg.node_id, msg.data))
+
     @events.init.add_listener
     def on_init(environment, **kwargs):
         if not isinstance(environment.runner, MasterRunner):
             environment.runner.register_message("paths", take_paths)
         if not isinstance(environment.runner, WorkerRunner):
             environment.runner.register_message("ack", on_ack)
+            environment.runner.register_message("hello", on_hello)
+        else:  # sent while the worker joins: it reaches the master once it has
+            environment.runner.send_message("hello", environment.runner.client_id)
 
     @events.test_start.add_listener
     def hand_out(environment, **kwargs):
@@ -93,8 +100,11 @@ MESSAGES = """
         if isinstance(environment.runner, MasterRunner):
             print("ACKS", sorted(acks, key=repr), file=sys.stderr)
             senders = {node for node, _ in acks}
+            print("HELLOS", hellos, file=sys.stderr)
             ok = (len(acks) == 4 and all(node == data["me"] for node, data in acks)
                   and len(senders) == 2
+                  and sorted(node for node, _ in hellos) == sorted(senders)
+                  and all(node == data for node, data in hellos)
                   and sorted(str(d["got"]) for _, d in acks) ==
                       ["['/bytes/1']", "['/bytes/2']", "['/status/203']", "['/status/203']"])
             environment.process_exit_code = 0 if ok else 3

@@ -33,3 +33,10 @@ def test_without_a_link_messages_are_dropped_and_counted() -> None:
     inbox = ScriptInbox()
     inbox.received(None, "w1", "k", b"")
     assert inbox.dropped == 1
+
+
+def test_a_worker_that_has_not_joined_is_not_heard() -> None:
+    inbox = ScriptInbox()
+    link = Link()
+    inbox.received(link, "w1", "k", b"", joined=False)  # type: ignore[arg-type]
+    assert link.got == [] and inbox.dropped == 1
