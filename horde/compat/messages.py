@@ -33,6 +33,7 @@ message's bytes and each worker's message rate):
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 from collections import deque
@@ -120,8 +121,6 @@ class ScriptBridge:
         return out
 
     def apply_options(self, options: Mapping[str, ScriptOption]) -> None:
-        import argparse
-
         env = self.environment
         if env.parsed_options is None:
             env.parsed_options = argparse.Namespace()

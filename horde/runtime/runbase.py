@@ -135,7 +135,10 @@ class RunBase:
         # shape that raises) is the caller's error, raised with nothing running.
         first = executor.at(0.0) if executor is not None else None
         if first is not None:
-            class_targets(specs(self.classes), first)
+            # test_start listeners read the target (Locust's target_user_count: a script
+            # splits its test data by it before any user starts).
+            self.target_users = sum(class_targets(specs(self.classes), first).values())
+            self.spawn_rate = first.spawn_rate
         if host is not None:
             self.options = replace(self.options, host=host)
         if self._life.state is RunState.STOPPED:

@@ -91,6 +91,7 @@ MESSAGES = """
         runner = environment.runner
         if isinstance(runner, MasterRunner):
             assert runner.worker_count == 2, runner.worker_count
+            assert runner.target_user_count == 4, runner.target_user_count
             for i, client_id in enumerate(sorted(runner.clients)):
                 runner.send_message("paths", [f"/bytes/{i + 1}"], client_id)
             runner.send_message("paths", ["/status/203"])  # to every worker
