@@ -342,3 +342,34 @@ def test_runner_quit_ends_a_web_ui_master_and_its_worker(fleet: Fleet,
     wait_until(lambda: (fleet.directory / "master.json").exists(), 5, "the result file")
     assert fleet.result()["total"]["requests"] == plain_target.counts().route("GET", "/fast") > 0
     assert "Traceback" not in master.stderr() + worker.stderr()
+
+
+WORKER_QUITS = """
+    from locust import HttpUser, task, constant
+    from locust.runners import WorkerRunner
+
+    class U(HttpUser):
+        wait_time = constant(0.05)
+
+        @task
+        def t(self):
+            self.client.get("/fast")
+            if isinstance(self.environment.runner, WorkerRunner):
+                self.environment.runner.quit()
+"""
+
+
+def test_runner_quit_on_a_worker_leaves_the_master(fleet: Fleet, plain_target: Target) -> None:
+    """The worker stops its users, sends its last report, says Goodbye and exits 0."""
+    port = free_port()
+    script = write_script(fleet.directory / "m", textwrap.dedent(WORKER_QUITS), "locustfile.py")
+    master = fleet.master(port, script, plain_target.url, "-u", "2", "-r", "20", "-t", "30s",
+                          "--expect-workers", "1", "--expect-workers-max-wait", "30s")
+    worker = fleet.worker(port, "--reconnect-timeout", "30s")
+    assert worker.wait(30) == 0, worker.stderr()
+    master.popen.terminate()  # nobody is left to run its users
+    assert master.wait(30) == 0, master.stderr()
+    result = fleet.result()
+    assert result["total"]["requests"] == plain_target.counts().route("GET", "/fast") > 0
+    assert [w["state"] for w in result["workers"]] == ["left"]
+    assert "Traceback" not in master.stderr() + worker.stderr()
