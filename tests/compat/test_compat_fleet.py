@@ -282,10 +282,13 @@ OPTIONS = """
 
 def test_script_options_of_the_master_reach_the_workers(fleet: Fleet,
                                                         plain_target: Target) -> None:
-    """Command line and env_var values as the master has them, before the workers'
-    test_start; the workers' own environment does not have MY_CODE."""
-    _run(fleet, plain_target, OPTIONS, "--my-path", "/bytes/7", "--digit", "2", "--digit", "3",
-         "--quiet-flag", master_env={"MY_CODE": "203"})
+    """Config file, env_var and command-line values as the master has them, before the
+    workers' test_start; the workers' own environment does not have MY_CODE (and the
+    master's env_var wins over its file, as in Locust)."""
+    conf = fleet.directory / "master.conf"  # the master's only: workers read none
+    conf.write_text("my-path = /bytes/7\nquiet-flag = true\nmy-code = 201\n")
+    _run(fleet, plain_target, OPTIONS, "--config", str(conf), "--digit", "2", "--digit", "3",
+         master_env={"MY_CODE": "203"})
     counts = plain_target.counts()
     result = fleet.result()
     assert not result["exceptions"], result["exceptions"]
