@@ -135,9 +135,10 @@ def test_a_flood_of_script_messages_is_bounded(fleet: Fleet, plain_target: Targe
         sock.send(encode(MessageToMaster("note", b"\xc1")))  # not msgpack: no handler call
         for _ in range(1_500):
             sock.send(encode(MessageToMaster("note", b"\xc0")))
-        window = time.monotonic() - began
         sock.send(encode(Goodbye("done lying")))
         assert master.wait(90) == 0, master.stderr()
+        # The master reads when it can: its buckets refill until it has read the last one.
+        window = time.monotonic() - began
     finally:
         ctx.destroy(linger=0)
     assert worker.wait(30) == 0, worker.stderr()
@@ -146,7 +147,7 @@ def test_a_flood_of_script_messages_is_bounded(fleet: Fleet, plain_target: Targe
     notes, slows = int(handled[1]), int(handled[2])
     assert slows == MAX_CONCURRENT, err
     left = MESSAGE_BURST - slow - 1  # the burst, less the slow ones and the undecodable one
-    assert left * 0.9 <= notes <= left + MESSAGE_RATE * (window + 1), (notes, window)
+    assert left * 0.9 <= notes <= left + MESSAGE_RATE * window < 1_500, (notes, window)
     assert "over the 50/s a worker may send" in err
     assert "concurrent handlers are running already" in err
     assert plain_target.counts().total == fleet.result()["total"]["requests"] > 0
