@@ -305,10 +305,18 @@ QUITTER = """
     from locust import HttpUser, task, constant, events
     from locust.runners import WorkerRunner
 
-    @events.test_start.add_listener
-    def later(environment, **kwargs):
-        if not isinstance(environment.runner, WorkerRunner):
-            gevent.spawn_later(1.5, environment.runner.quit)
+    seen = {}
+
+    @events.init.add_listener
+    def keep(environment, **kwargs):
+        seen["environment"] = environment
+
+    @events.spawning_complete.add_listener
+    def later(user_count, **kwargs):
+        # Once every user runs (on a master: its worker has joined and holds them).
+        runner = seen["environment"].runner
+        if not isinstance(runner, WorkerRunner):
+            gevent.spawn_later(1.0, runner.quit)
 
     class U(HttpUser):
         wait_time = constant(0.05)
