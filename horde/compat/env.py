@@ -168,10 +168,16 @@ class Environment:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = self.loop()
+        if self._watcher is not None:
+            self._watcher.cancel()  # a new test: the last one's ramp no longer matters
         self._watcher = loop.create_task(self._spawning_complete())
 
     async def _spawning_complete(self) -> None:
         controller = self.controller
+        if isinstance(self.runner, WorkerRunner):
+            # On a worker, its own test's runner spawns the users (the worker itself
+            # has no run state to follow: watching it would never end).
+            controller = self.runner.current_test
         if controller is None:
             return
         # The Controller surface has states, not a ramp-done signal: look a few

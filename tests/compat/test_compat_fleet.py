@@ -211,27 +211,35 @@ REPORTS = """
 
     served = {"n": 0}
     latest = {}
+    spawned = {}
 
     @events.request.add_listener
     def count(**kwargs):
         served["n"] += 1
 
+    @events.spawning_complete.add_listener
+    def on_spawned(user_count, **kwargs):
+        served["spawned"] = user_count  # on a worker: its own share, as in Locust
+
     @events.report_to_master.add_listener
     def add(client_id, data):
         data["served"] = served["n"]
         data["me"] = client_id
+        data["spawned"] = served.get("spawned")
 
     @events.worker_report.add_listener
     def take(client_id, data):
         assert data["me"] == client_id
         latest[client_id] = data["served"]
+        spawned[client_id] = data["spawned"]
 
     @events.quitting.add_listener
     def check(environment, **kwargs):
         if isinstance(environment.runner, MasterRunner):
             total = environment.stats.total.num_requests
-            print("REPORTED", latest, total, file=sys.stderr)
-            ok = len(latest) == 2 and sum(latest.values()) == total > 0
+            print("REPORTED", latest, total, spawned, file=sys.stderr)
+            ok = (len(latest) == 2 and sum(latest.values()) == total > 0
+                  and list(spawned.values()) == [2, 2])
             environment.process_exit_code = 0 if ok else 3
 
     class U(HttpUser):
@@ -245,7 +253,8 @@ REPORTS = """
 
 def test_report_to_master_data_reaches_worker_report(fleet: Fleet,
                                                      plain_target: Target) -> None:
-    """Each worker's count, carried with its reports, adds up to the master's total."""
+    """Each worker's count, carried with its reports, adds up to the master's total; each
+    worker's spawning_complete fired with its own share."""
     master = _run(fleet, plain_target, REPORTS, workers=2)
     assert "REPORTED {" in master.stderr()
     assert fleet.result()["total"]["requests"] == plain_target.counts().route("GET", "/fast")
