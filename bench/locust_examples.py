@@ -13,7 +13,9 @@ loopback (horde.demo.app --app plain: every path answers, unknown ones 404,
 and every answer is counted). An example passes when horde exits 0 or 1, its
 HTTP request count equals what the target answered, and no task raised
 AttributeError, ImportError, NameError or TypeError. Examples that need a
-service or a package we cannot provide are listed as skipped, with the reason.
+service or a package we cannot provide are listed as skipped, with the reason;
+those written for a master and workers (custom_messages.py) run with
+`--processes 2`.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ SKIP = {
     "browse_docs_sequence_test.py": "needs pyquery (not a horde dependency)",
     "web_ui_auth.py": "Flask and flask_login (needs flask)",
     "rest.py": "requests absolute URLs of external hosts (example.com, postman-echo.com)",
-    "custom_messages.py": "master/worker messages: needs a distributed run",
     "database/postgres_test.py": "needs a PostgreSQL server",
     "mongodb/locustfile.py": "needs a MongoDB server",
     "milvus/locustfile.py": "needs a Milvus server",
@@ -67,6 +68,11 @@ SKIP = {
     "openai_ex.py": "needs the OpenAI API and a key",
     "dns_ex.py": "needs dnspython and a DNS service",
 }
+
+
+# Examples written for a master and its workers: run with `--processes 2` (a master on
+# loopback and two local worker processes), still one command.
+DISTRIBUTED = {"custom_messages.py": ("--processes", "2")}
 
 
 def fetch(version: str, into: Path) -> tuple[str, Path] | None:
@@ -110,13 +116,15 @@ def target_answered(url: str) -> int:
 
 
 def run_one(script: Path, url: str, seconds: int, workdir: Path,
-            host: str | None = None) -> dict[str, object]:
-    """`host`: where the example's users go, when not the counting target."""
+            host: str | None = None, extra: tuple[str, ...] = ()) -> dict[str, object]:
+    """`host`: where the example's users go, when not the counting target; `extra`: more
+    horde arguments (`DISTRIBUTED`)."""
     before = target_answered(url)
     result = workdir / "result.json"
     result.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "horde", "-f", script.name, "-H", host or url, "--headless",
-            "-u", "5", "-r", "5", "-t", f"{seconds}s", "--only-summary", "--json", str(result)]
+            "-u", "5", "-r", "5", "-t", f"{seconds}s", "--only-summary", "--json", str(result),
+            *extra]
     # multiple_hosts.py reads its second host from API_HOST.
     env = dict(os.environ, PYTHONPATH=str(REPO), API_HOST=url)
     env.pop("HORDE_HOST", None)
@@ -204,7 +212,12 @@ def main() -> int:
                 if rel == "custom_xmlrpc_client/xmlrpc_locustfile.py":
                     rows.append((rel, run_xmlrpc(script, url, args.seconds, Path(tmp))))
                     continue
-                rows.append((rel, run_one(script, url, args.seconds, Path(tmp))))
+                extra = DISTRIBUTED.get(rel, ())
+                row = run_one(script, url, args.seconds, Path(tmp), extra=extra)
+                if extra:
+                    row["reason"] = (f"{row['reason']} ({' '.join(extra)}: a master and "
+                                     "its workers)").strip()
+                rows.append((rel, row))
         finally:
             target.terminate()
             target.wait(10)

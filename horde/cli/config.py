@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,8 @@ class Config:
     user_classes: tuple[str, ...] = field(default_factory=tuple)
     script_args: tuple[str, ...] = field(default_factory=tuple)
     """A Locust script's own flags (`init_command_line_parser`), for horde.compat."""
+    script_settings: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    """Config-file settings that are a Locust script's own options, for horde.compat."""
 
 
 _BY_KEY: dict[str, Option] = {o.key: o for o in OPTIONS}
@@ -186,16 +188,23 @@ def read_named_config(path: Path) -> dict[str, Any]:
     return read_locust_conf(path)
 
 
-def _from_file(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+def _from_file(data: Mapping[str, Any], where: str,
+               script: Callable[[str], bool] = lambda key: False,
+               ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """(horde's settings, the script's own ones: keys for which `script` says yes)."""
     values: dict[str, Any] = {}
+    kept: list[tuple[str, Any]] = []
     for raw_key, raw in data.items():
         key = raw_key.replace("-", "_")
         option = _BY_KEY.get(key)
         if option is None:
+            if script(key):
+                kept.append((key, raw))
+                continue
             known = ", ".join(sorted(o.key.replace("_", "-") for o in OPTIONS))
             raise UsageError(f"{where}: unknown setting {raw_key!r} (known: {known})")
         values[key] = convert_value(option, raw, f"{where}: {raw_key}")
-    return values
+    return values, kept
 
 
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -228,11 +237,15 @@ def load_config(
     cwd: Path | None = None,
     *,
     script_flags: bool = False,
+    script_options: Collection[str] = (),
 ) -> Config:
     """Parse `argv` (without the program name) and merge every source into a Config.
 
     argparse itself exits with status 2 on an unknown flag; every other problem
-    raises UsageError.
+    raises UsageError. With `script_flags`, flags and config-file settings horde
+    does not know are kept for a Locust script to claim once it is loaded
+    (`script_args`, `script_settings`); `script_options` names the settings a
+    loaded script has claimed (its options' dests).
     """
     parser = build_parser()
     if script_flags:
@@ -249,10 +262,13 @@ def load_config(
     else:
         file_data, file_name = read_config_file(cwd or Path.cwd())
     merged: dict[str, Any] = {}
-    merged.update(_from_file(file_data, file_name or "config"))
+    claimed = set(script_options)
+    from_file, settings = _from_file(file_data, file_name or "config",
+                                     lambda key: script_flags or key in claimed)
+    merged.update(from_file)
     merged.update(_from_env(os.environ if environ is None else environ))
     merged.update(_from_args(namespace))
-    config = Config(**merged, script_args=tuple(unknown))
+    config = Config(**merged, script_args=tuple(unknown), script_settings=tuple(settings))
     if config.master and config.worker:
         raise UsageError("--master and --worker exclude each other")
     if config.check_abort and not config.checks:

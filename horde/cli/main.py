@@ -135,7 +135,8 @@ def prepare_locust(config: Config, scripts: LoadedScripts) -> LoadedScripts:
                 "reset_stats": config.reset_stats, "master": config.master,
                 "worker": config.worker, "expect_workers": config.expect_workers,
                 "locustfile": config.hordefile}
-        session.parse_options(list(config.script_args), base=base)
+        session.parse_options(list(config.script_args), base=base,
+                              settings=dict(config.script_settings))
         session.environment.iterations = config.iterations
     return scripts
 
@@ -143,10 +144,12 @@ def prepare_locust(config: Config, scripts: LoadedScripts) -> LoadedScripts:
 def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, LoadedScripts]:
     """Tell a Locust script's own flags from horde's, once the script has declared them.
 
-    `config` came from a tolerant parse that found flags horde does not know. The
-    script is loaded (its `init_command_line_parser` listeners add its options);
-    argv's tokens for those options, with their values, become `script_args`,
-    and the rest is parsed again, strictly: a flag nobody knows is still an error.
+    `config` came from a tolerant parse that found flags (or config-file
+    settings) horde does not know. The script is loaded (its
+    `init_command_line_parser` listeners add its options); argv's tokens for
+    those options, with their values, become `script_args`, the file's
+    settings for them `script_settings`, and the rest is parsed again,
+    strictly: a flag or setting nobody knows is still an error.
     """
     try:
         path = Path(config.hordefile) if config.hordefile else default_script(Path.cwd())
@@ -157,6 +160,7 @@ def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, Loa
     session = loaded.locust
     parser = getattr(session, "_parser", None) if loaded.events is not None else None
     known = getattr(parser, "_option_string_actions", {})
+    dests = {action.dest for action in getattr(parser, "_actions", ())}
     mine: list[str] = []
     rest: list[str] = []
     tokens = list(argv)
@@ -177,7 +181,7 @@ def split_script_flags(argv: Sequence[str], config: Config) -> tuple[Config, Loa
                 take += 1
         mine.extend(tokens[i:i + 1 + take])
         i += 1 + take
-    strict = load_config(rest)
+    strict = load_config(rest, script_options=dests)  # the file's other settings: errors
     return replace(strict, script_args=tuple(mine)), loaded
 
 
@@ -200,7 +204,7 @@ def run(argv: Sequence[str]) -> int:
             return run_demo(list(argv[1:]))
         config = load_config(argv, script_flags=True)
         preloaded = None
-        if config.script_args:
+        if config.script_args or config.script_settings:
             config, preloaded = split_script_flags(argv, config)
         _setup_logging(config.loglevel, config.logfile)
         check_output_paths(config)  # before a script loads or a request leaves

@@ -2,8 +2,9 @@
 
 Used for a local run and for a master alike: both are a `StoppableController`.
 Tests are started, changed and stopped from the browser (or its JSON API);
-the process ends on Ctrl-C or SIGTERM, stopping a running test first (losing
-no request), and then prints the summary and writes the result files of the
+the process ends on Ctrl-C or SIGTERM, or when a script calls
+`runner.quit()` (as under Locust), stopping a running test first (losing no
+request), and then prints the summary and writes the result files of the
 last test, as a headless run does.
 
 "The last test" is the one the UI ran last, even when its statistics were
@@ -16,6 +17,8 @@ run" and write nothing.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 from horde.cli.checks import abort_hook
 from horde.cli.config import Config
@@ -120,7 +123,7 @@ async def run_with_web(controller: StoppableController, config: Config,
                                  quit_requested.set, controller.force_stop):
                 if config.autostart:
                     await autostart(controller, config, quit_requested)
-                await quit_requested.wait()
+                await _first_of(quit_requested.wait(), controller.wait_quit())
                 controller.request_stop()
                 await controller.wait_stopped()
     finally:
@@ -135,6 +138,16 @@ async def run_with_web(controller: StoppableController, config: Config,
     if not write_result_files(config, snapshot, info):
         return 2
     return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
+
+
+async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
+    """Until one of `waits` is done (Ctrl-C, or the script's `runner.quit()`)."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 async def autostart(controller: StoppableController, config: Config,

@@ -14,6 +14,7 @@ installs is its own (two sessions share no state).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import logging
 import sys
@@ -49,7 +50,8 @@ class LocustSession:
                    if name.split(".")[0] == "locust")
 
     def parse_options(self, argv: list[str] | None = None,
-                      base: Mapping[str, object] | None = None) -> None:
+                      base: Mapping[str, object] | None = None,
+                      settings: Mapping[str, object] | None = None) -> None:
         """Fire `init_command_line_parser` and set `environment.parsed_options`."""
         from horde.compat.options import LocustArgumentParser, parse_script_options
 
@@ -57,7 +59,11 @@ class LocustSession:
         if parser is None:  # the listeners run once; later calls only add horde's values
             parser = self._parser = LocustArgumentParser()
             self.events.init_command_line_parser.fire(parser=parser)
-        self.environment.parsed_options = parse_script_options(parser, argv or [], base=base)
+        self.environment.parsed_options = parse_script_options(parser, argv or [], base=base,
+                                                               settings=settings)
+        # What a master hands its workers: the script's own options, not horde's.
+        self.environment.script_bridge.option_names = tuple(
+            a.dest for a in parser._actions if a.dest not in ("help", argparse.SUPPRESS))
 
     def restore(self) -> None:
         """Put back what `sys.modules` held for these names before `install()`."""

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from horde.compat.events import LocustEvents
+from horde.compat.messages import ScriptBridge
 from horde.compat.runners import LocalRunner, MasterRunner, Runner, WorkerRunner
 from horde.compat.stats import RequestStats
 from horde.compat.webui import WebUI
@@ -94,6 +95,8 @@ class Environment:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._owned_loop = False
         self._watcher: asyncio.Task[None] | None = None
+        self.script_bridge = ScriptBridge(self)
+        """Messages, report data and options across a fleet (horde.compat.messages)."""
 
     # --- the run this Environment describes -------------------------------------
 
@@ -108,6 +111,8 @@ class Environment:
             return
         self.controller = controller
         self.runner = _runner_class(controller)(self, controller)
+        if hasattr(controller, "script_link"):  # a master or a worker carries script traffic
+            controller.script_link = self.script_bridge
 
     @property
     def host(self) -> str | None:
@@ -163,10 +168,16 @@ class Environment:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = self.loop()
+        if self._watcher is not None:
+            self._watcher.cancel()  # a new test: the last one's ramp no longer matters
         self._watcher = loop.create_task(self._spawning_complete())
 
     async def _spawning_complete(self) -> None:
         controller = self.controller
+        if isinstance(self.runner, WorkerRunner):
+            # On a worker, its own test's runner spawns the users (the worker itself
+            # has no run state to follow: watching it would never end).
+            controller = self.runner.current_test
         if controller is None:
             return
         # The Controller surface has states, not a ramp-done signal: look a few

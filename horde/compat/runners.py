@@ -10,7 +10,12 @@ change underneath without breaking scripts.
 
 `send_message`/`register_message`: on a local run a message is handed to the
 registered handler directly (as Locust's LocalRunner does); between a master
-and its workers horde does not carry script messages yet, and says so.
+and its workers it travels as a typed wire message, and the receiving side's
+handler runs off the receive path (horde.compat.messages).
+
+`quit()`: a local run or a master stops its test and ends the process, in
+the web UI's mode too (the runtime's `request_quit`); a worker leaves its
+master.
 
 Invariant: an adapter keeps no copy of the run's state; every property reads
 the controller.
@@ -24,7 +29,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from horde.bridge import await_, in_sync_context
+from horde.compat.messages import Message
 from horde.errors import UsageError
+from horde.wire.messages import MAX_MESSAGE_TO_MASTER_BYTES, MAX_MESSAGE_TO_WORKER_BYTES
+from horde.wire.script import pack
 
 if TYPE_CHECKING:
     from horde.compat.env import Environment
@@ -69,7 +77,6 @@ class Runner:
     def __init__(self, environment: Environment, controller: Any) -> None:
         self.environment = environment
         self.controller = controller
-        self.custom_messages: dict[str, tuple[Callable[..., Any], bool]] = {}
         self.greenlet = Greenlet(self)
         self.exceptions: dict[int, Any] = {}
 
@@ -121,7 +128,11 @@ class Runner:
         self.controller.request_stop()
 
     def quit(self) -> None:
-        self.controller.request_stop()
+        quit_run = getattr(self.controller, "request_quit", None)
+        if quit_run is not None:
+            quit_run()
+        else:
+            self.controller.request_stop()
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the test has stopped (library use; see horde.compat.env)."""
@@ -132,27 +143,21 @@ class Runner:
 
     # --- messages -----------------------------------------------------------------
 
+    @property
+    def custom_messages(self) -> dict[str, tuple[Callable[..., Any], bool]]:
+        return self.environment.script_bridge.handlers
+
     def register_message(self, msg_type: str, listener: Callable[..., Any],
                          concurrent: bool = False) -> None:
-        if msg_type in self.custom_messages:
-            raise Exception(f"Tried to register listener method for {msg_type}, "
-                            "but it already had a listener!")
-        self.custom_messages[msg_type] = (listener, concurrent)
+        self.environment.script_bridge.register(msg_type, listener, concurrent)
 
     def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
         handler = self.custom_messages.get(msg_type)
         if handler is None:
-            log.warning("no handler registered for message %r", msg_type)
+            log.warning("Unknown message type received: %s", msg_type)
             return
         listener, _ = handler
-        listener(environment=self.environment, msg=_Message(msg_type, data, client_id))
-
-
-class _Message:
-    """What a message handler gets as `msg`: `.type`, `.data`, `.node_id`."""
-
-    def __init__(self, msg_type: str, data: Any, node_id: str | None) -> None:
-        self.type, self.data, self.node_id = msg_type, data, node_id
+        listener(environment=self.environment, msg=Message(msg_type, data, "local"))
 
 
 class LocalRunner(Runner):
@@ -166,9 +171,8 @@ class LocalRunner(Runner):
 class DistributedRunner(Runner):
     """A master or a worker."""
 
-    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
-        raise UsageError("send_message between master and workers is not supported by horde "
-                         "yet (see docs/migrating-from-locust.md)")
+
+_PRESENT = ("ready", "running", "done")
 
 
 class WorkerNode:
@@ -184,12 +188,20 @@ class WorkerNode:
 class MasterRunner(DistributedRunner):
     @property
     def clients(self) -> dict[str, WorkerNode]:
-        nodes = (WorkerNode(s) for s in self.controller.workers())
+        """The workers that have joined and are there (not gone, left or missing)."""
+        nodes = (WorkerNode(s) for s in self.controller.workers() if s.state in _PRESENT)
         return {n.id: n for n in nodes}
 
     @property
     def worker_count(self) -> int:
-        return len(self.controller.workers())
+        return len(self.clients)
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """To worker `client_id`, or to every worker that has joined (Locust's broadcast)."""
+        payload = pack(data, MAX_MESSAGE_TO_WORKER_BYTES, f"the data of message {msg_type!r}")
+        if not self.controller.send_message(msg_type, payload, client_id):
+            log.warning("message %r reached no worker%s", msg_type,
+                        f" ({client_id!r} is not connected)" if client_id else "")
 
 
 class WorkerRunner(DistributedRunner):
@@ -203,3 +215,13 @@ class WorkerRunner(DistributedRunner):
     @property
     def client_id(self) -> str:
         return str(getattr(self.controller, "worker_id", ""))
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        """To the master (`client_id` is ignored, as in Locust)."""
+        payload = pack(data, MAX_MESSAGE_TO_MASTER_BYTES, f"the data of message {msg_type!r}")
+        if not self.controller.send_message(msg_type, payload):
+            log.warning("message %r not sent: no master connected", msg_type)
+
+    def quit(self) -> None:
+        """Leave the master: stop this worker's users and end the worker process."""
+        self.controller.leave("quit by the test script")

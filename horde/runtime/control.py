@@ -3,7 +3,7 @@
 `LocalRunner` implements it for a local run; `MasterRunner` for a fleet
 (tests/runtime/test_control.py checks both with mypy). The web layer talks to
 this Protocol only, never to a role class; the command line also needs
-`force_stop` (`StoppableController`).
+`force_stop` and `wait_quit` (`StoppableController`).
 """
 
 from __future__ import annotations
@@ -64,3 +64,6 @@ class StoppableController(Controller, Protocol):
 
     def force_stop(self) -> None:
         """Stop at once: requests in flight are abandoned (not counted)."""
+
+    async def wait_quit(self) -> None:
+        """Until the run itself asked to end (`request_quit`: a script's `runner.quit()`)."""

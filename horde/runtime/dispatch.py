@@ -11,6 +11,7 @@ fleet-wide rate is the one asked for (`horde.plan.split_rate`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from horde.plan.arrival import ArrivalRate, RateStage
 from horde.plan.split import (
@@ -62,9 +63,10 @@ def placement_of(counts: Mapping[str, int], spawn_rate: float,
 
 
 def start_message(test_id: str, share: dict[str, int], rate: float,
-                  options: RunOptions, arrival: ArrivalShare | None = None) -> Start:
+                  options: RunOptions, arrival: ArrivalShare | None = None,
+                  script_options: Mapping[str, Any] | None = None) -> Start:
     return Start(
-        arrival=arrival,
+        arrival=arrival, script_options=dict(script_options or {}),
         test_id=test_id, targets=share, spawn_rate=rate, host=options.host,
         tags=sorted(options.tags) if options.tags is not None else None,
         exclude_tags=sorted(options.exclude_tags) if options.exclude_tags is not None else None,

@@ -52,6 +52,7 @@ from horde.runtime.joining import Admission
 from horde.runtime.lifecycle import ACTIVE, RunOptions, RunState
 from horde.runtime.limits import TOO_MANY_NAMES_ADVICE
 from horde.runtime.runbase import RunBase
+from horde.runtime.scriptlink import ScriptInbox, ScriptLink
 from horde.stats import LatencyTable, RequestStats, StatsAggregate, StatsSnapshot
 from horde.stats.openmodel import PacedAggregate
 from horde.user import User
@@ -63,7 +64,10 @@ from horde.wire import (
     Hello,
     MasterBound,
     MasterHeartbeat,
+    MessageToMaster,
+    MessageToWorker,
     Quit,
+    ScriptOption,
     StateChanged,
     StatsReport,
     Stop,
@@ -128,6 +132,10 @@ class MasterRunner(RunBase):
         self.unplaced_users = 0
         """Users of the target that fit on no worker (capacity, saturation)."""
         self.unplaced_advice = ""
+        self.script_link: ScriptLink | None = None
+        """The test script's side of the fleet's traffic (horde.runtime.scriptlink)."""
+        self.script_inbox = ScriptInbox()
+        self._script_options: dict[str, ScriptOption] = {}
 
     # --- lifecycle of the master itself ---------------------------------------------------
 
@@ -155,6 +163,11 @@ class MasterRunner(RunBase):
                 return False
         return True
 
+    def send_message(self, kind: str, data: bytes, worker_id: str | None = None) -> int:
+        """A script's message to one worker, or to every ready one; how many it went to."""
+        ids = [w.id for w in self.fleet.active()] if worker_id is None else [worker_id]
+        return sum(self.channel.send(wid, MessageToWorker(kind, data)) for wid in ids)
+
     def quit_workers(self, reason: str = "the master is done") -> None:
         self._quitting = True  # they leave now because we asked: not "missing"
         for w in self.fleet.connected():
@@ -165,6 +178,9 @@ class MasterRunner(RunBase):
     def _begin_test(self) -> None:
         self.test_id = self._last_test_id = uuid.uuid4().hex[:12]
         self.fleet.begin_test()
+        # After test_start: a listener may still have set an option (Locust's order).
+        link = self.script_link
+        self._script_options = dict(link.options()) if link is not None else {}
 
     def _listener_failed(self, where: str, exc: Exception) -> None:
         """Count it with the results (exit code 1), as a local run does."""
@@ -295,7 +311,7 @@ class MasterRunner(RunBase):
                     self._share_sent_at[w.id] = self._loop.time()
             else:
                 self.channel.send(w.id, start_message(self.test_id, share, rate, self.options,
-                                                      arrival.get(w.id)))
+                                                      arrival.get(w.id), self._script_options))
                 self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
@@ -452,6 +468,11 @@ class MasterRunner(RunBase):
                 self._leave(record, "failed")
         elif isinstance(msg, Goodbye):
             self._leave(record, "left")
+        elif isinstance(msg, MessageToMaster):
+            # Only from a worker that has proven it runs our files: the script's handlers
+            # are not the place to meet strangers.
+            self.script_inbox.received(self.script_link, wid, msg.kind, msg.data,
+                                       joined=record.state in ("ready", "running"))
 
     def _joined(self, record: WorkerRecord) -> None:
         self._fleet_changed.set()
@@ -498,6 +519,8 @@ class MasterRunner(RunBase):
             return
         record.requests += requests
         record.second_requests += requests
+        if self.script_link is not None:
+            self.script_link.worker_report(record.id, report.extra)
 
 
 def unplaced_advice(unplaced: int, active: list[WorkerRecord]) -> str:

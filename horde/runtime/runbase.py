@@ -65,6 +65,7 @@ class RunBase:
         self._second = 0
         self._stopped = asyncio.Event()
         self._stop_task: asyncio.Task[None] | None = None
+        self._quit = asyncio.Event()
 
     # --- what a role fills in ------------------------------------------------------------
 
@@ -134,7 +135,10 @@ class RunBase:
         # shape that raises) is the caller's error, raised with nothing running.
         first = executor.at(0.0) if executor is not None else None
         if first is not None:
-            class_targets(specs(self.classes), first)
+            # test_start listeners read the target (Locust's target_user_count: a script
+            # splits its test data by it before any user starts).
+            self.target_users = sum(class_targets(specs(self.classes), first).values())
+            self.spawn_rate = first.spawn_rate
         if host is not None:
             self.options = replace(self.options, host=host)
         if self._life.state is RunState.STOPPED:
@@ -246,3 +250,12 @@ class RunBase:
 
     async def wait_stopped(self) -> None:
         await self._stopped.wait()
+
+    def request_quit(self) -> None:
+        """End the run, not only its test (a script's `runner.quit()`): stop the test and
+        tell whoever serves the run (the web UI's loop waits in `wait_quit`) to finish."""
+        self._quit.set()
+        self.request_stop()
+
+    async def wait_quit(self) -> None:
+        await self._quit.wait()

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import msgspec
+
 from horde._version import __version__
 from horde.errors import HordeError
 from horde.events import Events
@@ -58,6 +60,7 @@ from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
 from horde.runtime.pressure import pace_for, user_capacity
 from horde.runtime.procstats import RssReader
+from horde.runtime.scriptlink import ScriptLink
 from horde.stats import StatsDelta
 from horde.stats.openmodel import PacedDelta
 from horde.user import User
@@ -70,6 +73,8 @@ from horde.wire import (
     Goodbye,
     Hello,
     MasterHeartbeat,
+    MessageToMaster,
+    MessageToWorker,
     Quit,
     Refuse,
     Start,
@@ -160,6 +165,9 @@ class WorkerRuntime:
         self._tasks: set[asyncio.Task[None]] = set()
         self._bundle_dirs: list[Path] = []
         self.state = "ready"
+        self.script_link: ScriptLink | None = None
+        """The test script's side of the fleet's traffic (horde.runtime.scriptlink)."""
+        self._held: list[MessageToMaster] | None = None  # sent while joining (`_install`)
 
     @property
     def worker_id(self) -> str:
@@ -321,6 +329,12 @@ class WorkerRuntime:
             self._spawn(self._stop_test(msg.test_id))
         elif isinstance(msg, Quit):
             self._spawn(self._quit(msg.reason))
+        elif isinstance(msg, MessageToWorker):
+            if self.script_link is None:
+                log.debug("worker %s: dropped script message %r: the script takes none",
+                          self.worker_id, msg.kind)
+            else:
+                self.script_link.message(msg.kind, msg.data, self.worker_id)
         elif isinstance(msg, MasterHeartbeat):
             pass  # `_last_heard` is all it is for
 
@@ -330,15 +344,23 @@ class WorkerRuntime:
             try:
                 directory = install_bundle(bundle)
                 self._bundle_dirs.append(directory)
+                self.script_link = None  # the new scripts' init sets their own
+                # What `init` sends the master waits for the FilesAck: the master hears
+                # script messages only from workers that have proven its files.
+                self._held = []
                 classes, events = self._load(load_path(directory, bundle))
                 events.init.fire(environment=self)
             except Exception as exc:  # noqa: BLE001 - a broken script is reported, not raised
+                self._held = None
                 message = f"cannot run the master's test files: {exc}"
                 self._channel.send(WorkerError(message, fatal=True))
                 self._finish(WorkerOutcome("broken", message))
                 return
             self._scripts, self._installed_sha = (classes, events), shas
         self._channel.send(FilesAck(files_sha=sha_map({f.path: f.content for f in bundle.files})))
+        held, self._held = self._held or [], None
+        for msg in held:
+            self._channel.send(msg)
 
     # --- running tests (serialised by `_control`) -----------------------------------------
 
@@ -366,6 +388,8 @@ class WorkerRuntime:
                 request_timeout=number("request_timeout", 60.0),
                 local_addresses=self.options.local_addresses,  # this machine's, not the master's
             )
+            if self.script_link is not None and msg.script_options:
+                self.script_link.apply_options(msg.script_options)  # before test_start
             self._test_id, self._seq = msg.test_id, 0
             self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
                                   maxlen=MAX_PENDING_REPORTS)
@@ -421,13 +445,39 @@ class WorkerRuntime:
 
     # --- what goes to the master ----------------------------------------------------
 
+    def send_message(self, kind: str, data: bytes) -> bool:
+        """A script's message to the master; False when there is no master to send it to."""
+        if not self._welcomed or self._channel.master_gone:
+            return False
+        if self._held is not None:  # the scripts' init, before the FilesAck
+            if len(self._held) >= MAX_PENDING_REPORTS:
+                return False
+            self._held.append(MessageToMaster(kind, data))
+            return True
+        return self._channel.send(MessageToMaster(kind, data))
+
     def _on_delta(self, delta: StatsDelta) -> None:
-        if not (delta.endpoints or delta.errors or delta.exceptions) or self._test_id is None:
+        extra = self._report_extra()
+        if not (delta.endpoints or delta.errors or delta.exceptions or extra) \
+                or self._test_id is None:
             return
         report = delta_to_wire(delta, test_id=self._test_id, seq=self._seq)
+        if extra:
+            report = msgspec.structs.replace(report, extra=extra)
         self._seq += 1
         self._pending.append(report)
         self._flush_pending()
+
+    def _report_extra(self) -> bytes:
+        link = self.script_link
+        if link is None:
+            return b""
+        try:
+            return link.report_extra()
+        except Exception as exc:  # noqa: BLE001 - the script's, never the clock's, failure
+            log.warning("worker %s: the script's report data was left out: %s: %s",
+                        self.worker_id, type(exc).__name__, exc)
+            return b""
 
     def _on_paced(self, paced: PacedDelta) -> None:
         """The open model's figures of the interval (sent as they come; not resent)."""

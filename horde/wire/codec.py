@@ -33,6 +33,8 @@ from horde.wire.messages import (
     Goodbye,
     Hello,
     MasterHeartbeat,
+    MessageToMaster,
+    MessageToWorker,
     Quit,
     Refuse,
     Start,
@@ -67,12 +69,12 @@ _HEADER_LEN = len(_HEADER)
 
 MasterBound = Union[  # noqa: UP007 -- msgspec needs a runtime Union object here
     Hello, FilesAck, WorkerHeartbeat, StateChanged, StatsReport, WorkerError, Goodbye,
-    ArrivalReport,
+    ArrivalReport, MessageToMaster,
 ]
 """Messages a worker sends to the master."""
 
 WorkerBound = Union[  # noqa: UP007
-    Welcome, Refuse, FilesBundle, Start, Update, Stop, Quit, MasterHeartbeat
+    Welcome, Refuse, FilesBundle, Start, Update, Stop, Quit, MasterHeartbeat, MessageToWorker
 ]
 """Messages the master sends to a worker."""
 

@@ -61,6 +61,14 @@ __all__ = [
     "StateChanged",
     "WorkerError",
     "Goodbye",
+    "MessageToMaster",
+    "MessageToWorker",
+    "MAX_MESSAGE_TO_MASTER_BYTES",
+    "MAX_MESSAGE_TO_WORKER_BYTES",
+    "MAX_REPORT_EXTRA_BYTES",
+    "MAX_SCRIPT_OPTIONS",
+    "OptionValue",
+    "ScriptOption",
     "check_relative_path",
 ]
 
@@ -84,6 +92,17 @@ MAX_USERS = 10**9
 MAX_ERRORS_PER_REPORT = 100_000
 """`ErrorCount` rows in one report (a worker pools beyond `horde.stats` MAX_DELTA_ERRORS)."""
 MAX_EXCEPTIONS_PER_REPORT = 10_000
+
+# A test script's own data (horde.compat: Locust's send_message, report_to_master)
+# travels as msgpack bytes the runtime never decodes: the master's receive loop
+# does not build a peer's objects, and a byte bound is a memory bound. From a
+# worker (not trusted) a little; from the master (whose code the worker runs
+# anyway) enough to hand test data out.
+MAX_MESSAGE_TO_MASTER_BYTES = 64 * 1024
+MAX_MESSAGE_TO_WORKER_BYTES = 1024 * 1024
+MAX_REPORT_EXTRA_BYTES = 64 * 1024
+"""A worker script's extra report data (`StatsReport.extra`)."""
+MAX_SCRIPT_OPTIONS = 1_000
 
 # Every number is bounded: ``ge`` also refuses nan, ``le`` refuses inf, so a
 # decoded float is always finite; no int reaches 2**63.
@@ -202,6 +221,10 @@ class FilesAck(_Msg, frozen=True, tag="files_ack"):
 # --- running a test (master -> worker) -----------------------------------------
 
 OptionValue = str | int | float | bool | None
+ScriptOption = OptionValue | list[OptionValue]
+"""A script's own option (argparse): a value, or a list of them (`nargs`, `action="append"`)."""
+ScriptOptions = Annotated[dict[Annotated[str, Meta(min_length=1, max_length=256)], ScriptOption],
+                          Meta(max_length=MAX_SCRIPT_OPTIONS)]
 
 
 class Start(_Msg, frozen=True, tag="start"):
@@ -213,8 +236,11 @@ class Start(_Msg, frozen=True, tag="start"):
     host: str | None = None
     tags: list[str] | None = None
     exclude_tags: list[str] | None = None
-    options: dict[str, OptionValue] = {}  # the script's own command-line options
+    options: dict[str, OptionValue] = {}  # horde's run options a worker needs (timeouts)
     arrival: ArrivalShare | None = None  # the open model: this worker's share of the rate
+    script_options: ScriptOptions = {}
+    """The test script's own options as the master has them (command line, environment),
+    set before the worker's test_start (Locust's custom arguments)."""
 
 
 class Update(_Msg, frozen=True, tag="update"):
@@ -339,6 +365,8 @@ class StatsReport(_Msg, frozen=True, tag="stats"):
     methods: list[Text] = []
     names: list[Text] = []
     counters: bytes = b""
+    extra: Annotated[bytes, Meta(max_length=MAX_REPORT_EXTRA_BYTES)] = b""
+    """The worker script's own report data (msgpack of a map; Locust's report_to_master)."""
 
     def __post_init__(self) -> None:
         if (
@@ -381,6 +409,28 @@ class Goodbye(_Msg, frozen=True, tag="bye"):
     """Worker -> master: leaving on purpose (not lost)."""
 
     reason: Text = ""
+
+
+# --- a test script's own messages (Locust's send_message / register_message) ---------
+
+MessageKind = Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+class MessageToMaster(_Msg, frozen=True, tag="smsg"):
+    """Worker -> master: a script's message; ``data`` is msgpack (`horde.wire.script`).
+
+    The master also bounds how many a worker may send a second (horde.runtime.scriptlink).
+    """
+
+    kind: MessageKind
+    data: Annotated[bytes, Meta(max_length=MAX_MESSAGE_TO_MASTER_BYTES)] = b""
+
+
+class MessageToWorker(_Msg, frozen=True, tag="wmsg"):
+    """Master -> worker: a script's message; ``data`` is msgpack (`horde.wire.script`)."""
+
+    kind: MessageKind
+    data: Annotated[bytes, Meta(max_length=MAX_MESSAGE_TO_WORKER_BYTES)] = b""
 
 
 # --- the open model (--arrival-rate) ---------------------------------------------------------

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from horde.cli.config import load_config
+from horde.compat.options import LocustArgumentParser, parse_script_options
+from horde.errors import UsageError
 from tests.integration.horde_process import run_horde, write_script
 from tests.support.target import Target
 
@@ -100,3 +102,66 @@ def test_iterations_logfile_and_reset_stats(tmp_path: Path, plain_target: Target
     assert run.endpoint("GET", "/fast")["requests"] == served
     assert run.result is not None and run.result["duration_s"] < 30
     assert "horde's locust namespace" in log.read_text()
+
+
+OPTIONS_SCRIPT = """
+    from locust import HttpUser, task, constant, events
+
+    @events.init_command_line_parser.add_listener
+    def add(parser):
+        parser.add_argument("--my-path", default="/fast")
+        parser.add_argument("--my-code", type=int, default=200, env_var="MY_CODE")
+        parser.add_argument("--quiet-flag", action="store_true")
+
+    class U(HttpUser):
+        wait_time = constant(0.05)
+
+        @task
+        def t(self):
+            options = self.environment.parsed_options
+            assert options.quiet_flag is True
+            self.client.get(options.my_path)
+            self.client.get(f"/status/{options.my_code}")
+"""
+
+
+def test_script_options_in_locust_conf(tmp_path: Path, plain_target: Target) -> None:
+    """As in Locust: a locust.conf may set the script's own options (below the command line)."""
+    write_script(tmp_path, OPTIONS_SCRIPT, "locustfile.py")
+    (tmp_path / "locust.conf").write_text(
+        f"host = {plain_target.url}\nmy-path = /bytes/9\nmy_code = 201\nquiet-flag = true\n")
+    run = run_horde(["--headless", "-u", "2", "-r", "10", "-t", "2s", "--only-summary",
+                     "--my-code", "202"], tmp_path, json_path=tmp_path / "o.json")
+    assert run.returncode == 0, run.stderr
+    counts = plain_target.counts()
+    assert counts.route("GET", "/fast") == 0
+    assert run.endpoint("GET", "/bytes/9")["requests"] == counts.route("GET", "/bytes/{n}") > 0
+    assert counts.route_status("GET", "/status/{code}", 202) == \
+        counts.route("GET", "/status/{code}") > 0
+
+
+def test_a_setting_neither_horde_nor_the_script_knows_is_still_refused(tmp_path: Path) -> None:
+    write_script(tmp_path, OPTIONS_SCRIPT, "locustfile.py")
+    (tmp_path / "locust.conf").write_text("my-path = /x\nmy-pth = /y\n")
+    run = run_horde(["--headless", "-t", "1s"], tmp_path)
+    assert run.returncode == 2
+    assert "unknown setting 'my_pth'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_script_options_order_defaults_file_env_command_line() -> None:
+    """Locust's (configargparse's) order; a file's text becomes the option's type."""
+    parser = LocustArgumentParser()
+    parser.add_argument("--a", type=int, default=1, env_var="A")
+    parser.add_argument("--b", default="x")
+    parser.add_argument("--flag", action="store_true")
+    parser.add_argument("--many", is_multiple=True)
+    settings = {"a": "2", "b": "file", "flag": "yes", "many": "one"}
+    got = parse_script_options(parser, [], environ={}, settings=settings)
+    assert (got.a, got.b, got.flag, got.many) == (2, "file", True, ["one"])
+    got = parse_script_options(parser, ["--b", "argv"], environ={"A": "3"}, settings=settings)
+    assert (got.a, got.b) == (3, "argv")
+    got = parse_script_options(parser, ["--a", "4"], environ={"A": "3"}, settings={"a": 2})
+    assert got.a == 4
+    assert parse_script_options(parser, [], environ={}, settings={"flag": "false"}).flag is False
+    with pytest.raises(UsageError, match="not a valid value for --a"):
+        parse_script_options(parser, [], environ={}, settings={"a": "two"})
