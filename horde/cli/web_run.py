@@ -39,6 +39,7 @@ from horde.cli.metrics import metrics_served
 from horde.cli.openmodel import open_model_plan
 from horde.cli.process import TwoStageSignals
 from horde.compat import LocustEvents
+from horde.plan.duration import format_duration
 from horde.report.console import ConsoleReporter
 from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller, StoppableController
@@ -48,7 +49,7 @@ from horde.stats.checks import CheckWatch
 from horde.web.server import ScriptRoute, WebDefaults, start_web
 
 __all__ = ["LastTest", "run_with_web", "run_local_with_web", "script_routes", "prepare_web_ui",
-           "autostart"]
+           "autostart", "web_defaults"]
 
 
 def _auth(config: Config) -> tuple[str, str] | None:
@@ -107,8 +108,7 @@ async def run_with_web(controller: StoppableController, config: Config,
     at the end). A --check-abort hook, if any, is the caller's to install on the runner."""
     console = make_console()
     watch = watch if watch is not None else check_watch(config)
-    defaults = WebDefaults(users=config.users, spawn_rate=config.spawn_rate, host=config.host,
-                           run_time=config.run_time)
+    defaults = web_defaults(config)
     last = LastTest(controller)
     server = await start_web(controller, config.web_host, config.web_port, _auth(config),
                              defaults, checks=watch, allowed_hosts=config.web_allowed_host,
@@ -148,6 +148,20 @@ async def _first_of(*waits: Coroutine[Any, Any, object]) -> None:
     finally:
         for task in tasks:
             task.cancel()
+
+
+def web_defaults(config: Config) -> WebDefaults:
+    """The start form's first values: the command line's, for every load model."""
+    return WebDefaults(
+        users=config.users, spawn_rate=config.spawn_rate, host=config.host,
+        run_time=config.run_time,
+        stages=(",".join(f"{format_duration(s.duration)}:{s.users}" for s in config.stages)
+                if config.stages else None),
+        arrival_rate=config.arrival_rate,
+        arrival_stages=(",".join(f"{format_duration(s.duration)}:{s.rate:g}"
+                                 for s in config.arrival_stages)
+                        if config.arrival_stages else None),
+        max_lateness=config.max_lateness)
 
 
 async def autostart(controller: StoppableController, config: Config,

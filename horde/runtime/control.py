@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.health import HealthSample
+from horde.runtime.plantrace import LoadModel, PlanTrace
 from horde.stats import LatencyTable, StatsSnapshot
 
 __all__ = ["Controller", "StoppableController"]
@@ -26,6 +28,16 @@ class Controller(Protocol):
 
     target_users: int
     spawn_rate: float
+    trace: PlanTrace
+    """The plan's target and what ran, per test second (the web UI's target curves)."""
+
+    @property
+    def load_model(self) -> LoadModel:
+        """The model the next (or current) test follows; the script's shape, if any."""
+
+    def choose_plan(self, plan: Executor | None) -> None:
+        """The plan of the next test (None: ``-u``/``-r``); a UsageError while a test
+        runs or when the script's load shape drives every test."""
 
     async def start(self, users: int, spawn_rate: float, host: str | None = None,
                     run_time: float | None = None) -> None:

@@ -155,10 +155,11 @@ class LocalRunner(RunBase):
 
     def _begin_test(self) -> None:
         arrival = self.arrival
-        if arrival is not None:
-            if self.pacer is not None:
-                self.pacer.close()
-            self.pacer = Pacer(arrival, self._loop, arrival.max_lateness)
+        if self.pacer is not None:
+            self.pacer.close()
+        # None in the closed model: a test after an open-model one (the web UI) paces nothing.
+        self.pacer = (Pacer(arrival, self._loop, arrival.max_lateness)
+                      if arrival is not None else None)
         # Built after test_start: its listeners may have added request listeners.
         self.population.replace_shared(self._shared(self.options.host))
         self._listener_error = False
@@ -208,6 +209,9 @@ class LocalRunner(RunBase):
         self.clock.mark_stats_reset()
 
     # --- the clock ----------------------------------------------------------
+
+    def _iterations_closed(self) -> int | None:
+        return self.paced_aggregate.last_closed if self.pacer is not None else None
 
     def _close_second(self) -> None:
         self._tick()

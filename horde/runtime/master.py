@@ -333,6 +333,9 @@ class MasterRunner(RunBase):
 
     # --- the clocks ------------------------------------------------------------------------
 
+    def _iterations_closed(self) -> int | None:
+        return self.paced_aggregate.last_closed if isinstance(self.plan, ArrivalRate) else None
+
     def _close_second(self) -> None:
         if self.state is RunState.STOPPING:
             # The stop's last partial second: what the workers said last is in.

@@ -39,6 +39,7 @@ from horde.plan.stages import RampingStages
 from horde.plan.steady import SteadyUsers
 from horde.runtime.dispatch import specs
 from horde.runtime.lifecycle import Lifecycle, RunOptions, RunState
+from horde.runtime.plantrace import LoadModel, PlanTrace, describe, target_at
 from horde.runtime.testclock import TestClock
 from horde.user import User
 
@@ -55,7 +56,11 @@ class RunBase:
         self.options = options
         self.events = events
         self.plan = plan
-        """The script's or the command line's plan (stages, a shape); None: ``-u``/``-r``."""
+        """The next (or current) test's plan: the command line's (stages, the open model),
+        one the web UI chose (`choose_plan`), or the script's shape; None: ``-u``/``-r``."""
+        self._shape = plan if isinstance(plan, ShapePlan) else None
+        self.trace = PlanTrace()
+        """The plan's target and what ran, per test second (horde.runtime.plantrace)."""
         self.clock = TestClock(loop)
         self.target_users = 0
         self.spawn_rate = 1.0
@@ -93,6 +98,10 @@ class RunBase:
     def counts(self) -> Mapping[str, int]:
         raise NotImplementedError
 
+    def _iterations_closed(self) -> int | None:
+        """The open model: iterations started in the second just closed (None: closed model)."""
+        return None
+
     # --- state ---------------------------------------------------------------------------
 
     @property
@@ -103,6 +112,27 @@ class RunBase:
     def user_count(self) -> int:
         """Users running now (Locust's name; a shape's `get_current_user_count`)."""
         return sum(self.counts().values())
+
+    @property
+    def load_model(self) -> LoadModel:
+        """The model the next (or current) test follows, and the script's shape if any."""
+        shape = type(self._shape.shape).__name__ if self._shape is not None else None
+        return describe(self.plan, shape)
+
+    def choose_plan(self, plan: Executor | None) -> None:
+        """The plan of the next test (None: ``-u``/``-r``); the web UI's start form.
+
+        Refused (UsageError) while a test runs, and when the script has a load
+        shape: the shape drives every test.
+        """
+        if self._life.active or self._life.state is RunState.STOPPING:
+            raise UsageError("a test is running: stop it before starting another load model")
+        if self._shape is not None:
+            if plan is self._shape:
+                return
+            raise UsageError(f"the script's load shape {type(self._shape.shape).__name__} "
+                             "drives every test: start it without another load model")
+        self.plan = plan
 
     @property
     def uses_own_plan(self) -> bool:
@@ -152,6 +182,7 @@ class RunBase:
         self._second = 0
         self._stopped.clear()
         self._executor, self._goal = executor, None
+        self.trace.clear()
         self.clock.begin(self._on_second, run_time, self.request_stop)
         if executor is not None:
             self._follow(first)
@@ -210,6 +241,10 @@ class RunBase:
 
     def _on_second(self) -> None:
         self._close_second()
+        if self._executor is not None:  # a worker follows its master: the master traces
+            self.trace.record(self._second,
+                              target_at(self._executor, self._plan_time(), self.target_users),
+                              self._iterations_closed())
         self._second += 1
         self._ask_plan()
         self._check_ramp()

@@ -103,6 +103,8 @@ class PacedAggregate:
         self._charged: dict[tuple[str, str], int] = {}
         self._seconds: dict[int, int] = {}
         self._closed: deque[tuple[int, int]] = deque()
+        self.last_closed = 0
+        """Iterations started in the seconds the last `close_second` closed."""
 
     def apply(self, delta: PacedDelta, t_s: int) -> None:
         self.iterations += delta.iterations
@@ -120,8 +122,11 @@ class PacedAggregate:
 
     def close_second(self, t_s: int) -> None:
         self.service.close_second(t_s, 0)
+        self.last_closed = 0
         for second in sorted(s for s in self._seconds if s <= t_s):
-            self._closed.append((second, self._seconds.pop(second)))
+            count = self._seconds.pop(second)
+            self._closed.append((second, count))
+            self.last_closed += count
         while self._closed and self._closed[0][0] <= t_s - self.window_s:
             self._closed.popleft()
 

@@ -95,16 +95,27 @@ class Api:
         return web.Response(text=self.state_text(), content_type="application/json")
 
     async def get_history(self, request: web.Request) -> web.Response:
-        return json_response(history_payload(self.controller.snapshot()))
+        ctl = self.controller
+        return json_response(history_payload(ctl.snapshot(), ctl.trace, ctl.load_model))
 
     async def post_start(self, request: web.Request) -> web.Response:
+        ctl = self.controller
+        model = ctl.load_model
         try:
-            wanted = parse_start(await _body(request))
+            wanted = parse_start(await _body(request), model.shape)
         except BadInput as exc:
             return error_response(str(exc))
-        ctl = self.controller
         if ctl.state == "stopping":
             return error_response("the test is stopping; start again once it has stopped", 409)
+        if ctl.state in RUNNING and (wanted.model != model.name or wanted.plan is not None):
+            # A running test changes only its user count (POST /api/update does the same).
+            return error_response(f"a test following the {model.name!r} model is running: "
+                                  "stop it before starting another", 409)
+        try:
+            if ctl.state not in RUNNING and wanted.model != "shape":
+                ctl.choose_plan(wanted.plan)
+        except HordeError as exc:
+            return error_response(str(exc))
         if ctl.state == "stopped":
             # A new test: its figures must not mix with the previous one's.
             self._before_reset()
@@ -151,4 +162,4 @@ class Api:
     def _brief(self) -> dict[str, Any]:
         ctl = self.controller
         return {"state": ctl.state, "target_users": ctl.target_users,
-                "spawn_rate": ctl.spawn_rate}
+                "spawn_rate": ctl.spawn_rate, "model": ctl.load_model.name}

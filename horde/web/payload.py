@@ -11,7 +11,10 @@ Invariants:
   milliseconds and rates), which also keeps the payload small;
 * `history_tail` carries the last `TAIL_ROWS` history rows with
   `history_len` and `history_t0`, so a client that missed nothing appends
-  the tail and one that did (or saw a reset) refetches `/api/history`.
+  the tail and one that did (or saw a reset) refetches `/api/history`;
+* history rows carry the plan's target beside what ran (`plan_columns`):
+  `target_users` (closed models) or `target_rate` and `iterations` (the open
+  model), from the run's `PlanTrace`; null where the plan said nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from horde.report.html_report import history_columns
 from horde.report.model import RunInfo, WorkerSummary, with_checks
 from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
+from horde.runtime.plantrace import LoadModel, PlanTrace
 from horde.stats import EndpointSummary, StatsSnapshot
 from horde.stats.checks import CheckWatch
 
@@ -36,6 +40,7 @@ __all__ = [
     "endpoint_columns",
     "worker_rows",
     "history_columns",
+    "plan_columns",
 ]
 
 TAIL_ROWS = 5
@@ -88,9 +93,30 @@ def _total(total: EndpointSummary) -> Json:
     }
 
 
-def history_payload(snapshot: StatsSnapshot) -> Json:
+def plan_columns(seconds: Sequence[int], trace: PlanTrace | None, model: LoadModel | None
+                 ) -> Json:
+    """The plan's target (and, open model, the iterations started) for these test seconds."""
+    n = len(seconds)
+    nothing: list[float | None] = [None] * n
+    if trace is None or model is None:
+        return {"target_users": nothing, "target_rate": nothing, "iterations": nothing}
+    targets = [_r(v) if (v := trace.targets.get(t)) is not None else None for t in seconds]
+    if model.unit == "rate":
+        return {"target_users": nothing, "target_rate": targets,
+                "iterations": [trace.iterations.get(t) for t in seconds]}
+    return {"target_users": targets, "target_rate": nothing, "iterations": nothing}
+
+
+def _history(rows: Sequence[Any], trace: PlanTrace | None, model: LoadModel | None) -> Json:
+    out = history_columns(rows)
+    out.update(plan_columns(out["t"], trace, model))
+    return out
+
+
+def history_payload(snapshot: StatsSnapshot, trace: PlanTrace | None = None,
+                    model: LoadModel | None = None) -> Json:
     """The whole per-second history (for the charts on page load and in the report)."""
-    return history_columns(snapshot.history)
+    return _history(snapshot.history, trace, model)
 
 
 def _plain(obj: object) -> Any:
@@ -167,10 +193,14 @@ def _build(
     info: RunInfo,
     health: HealthSample,
     workers: Sequence[WorkerSummary],
+    model: LoadModel | None = None,
+    trace: PlanTrace | None = None,
 ) -> Json:
     history = snapshot.history
     return {
         "state": state,
+        "model": ({"name": model.name, "shape": model.shape, "unit": model.unit}
+                  if model is not None else None),
         "users": sum(counts.values()),
         "counts": dict(counts),
         "target_users": target_users,
@@ -190,7 +220,7 @@ def _build(
              "text": c.value_text()}
             for c in info.checks
         ],
-        "history_tail": history_columns(history[-TAIL_ROWS:]),
+        "history_tail": _history(history[-TAIL_ROWS:], trace, model),
         "history_len": len(history),
         "history_t0": history[0].t_s if history else None,
     }
@@ -209,4 +239,6 @@ def state_payload(controller: Controller, checks: CheckWatch | None = None) -> J
         with_checks(controller.info(), snapshot, checks),
         controller.current_health(),
         controller.workers(),
+        controller.load_model,
+        controller.trace,
     )

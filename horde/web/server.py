@@ -57,6 +57,13 @@ class WebDefaults:
     host: str | None = None
     run_time: float | None = None
     """Seconds."""
+    stages: str | None = None
+    """``--stages`` as text ("30s:100,2m:100,30s:0")."""
+    arrival_rate: float | None = None
+    arrival_stages: str | None = None
+    """``--arrival-stages`` as text."""
+    max_lateness: float | None = None
+    """Seconds."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -64,6 +71,10 @@ class WebDefaults:
             "spawn_rate": self.spawn_rate,
             "host": self.host,
             "run_time": self.run_time,
+            "stages": self.stages,
+            "arrival_rate": self.arrival_rate,
+            "arrival_stages": self.arrival_stages,
+            "max_lateness": self.max_lateness,
         }
 
 

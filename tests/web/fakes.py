@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
 from horde.runtime.health import HealthSample
+from horde.runtime.plantrace import LoadModel, PlanTrace
 from horde.stats import EndpointSummary, HistoryRow, LatencyTable, StatsAggregate, StatsSnapshot
 
 __all__ = ["FakeFleet"]
@@ -25,6 +27,8 @@ class FakeFleet:
     spawn_rate = 2.0
 
     def __init__(self, n: int = 500) -> None:
+        self.trace = PlanTrace()
+        self.load_model = LoadModel("users")
         pct = {k: 1.5 + i for i, k in enumerate(_KEYS)}
         self._snap = StatsSnapshot(
             endpoints=[EndpointSummary("GET", f"/items/{i:03d}", requests=100 + i,
@@ -40,6 +44,9 @@ class FakeFleet:
     async def start(self, users: int, spawn_rate: float, host: str | None = None,
                     run_time: float | None = None) -> None:
         self.target_users, self.spawn_rate = users, spawn_rate
+
+    def choose_plan(self, plan: Executor | None) -> None:
+        return None
 
     def update(self, users: int, spawn_rate: float) -> None:
         self.target_users, self.spawn_rate = users, spawn_rate

@@ -119,7 +119,12 @@ def test_a_whole_test_through_the_api(plain_target: Target) -> None:
         wait_for(lambda: _state(ui), lambda s: s["history_len"] >= 2, what="2 history rows")
         history = ui.api("/api/history").json()
         assert len(history["t"]) >= 2
-        assert set(history) == {"t", "rps", "fail_per_s", "p50", "p95", "p99", "users"}
+        assert set(history) == {"t", "rps", "fail_per_s", "p50", "p95", "p99", "users",
+                                "target_users", "target_rate", "iterations"}
+        # The plan's target beside what ran: 2 users, then 4 after the update.
+        assert set(history["target_users"]) <= {2.0, 4.0}
+        assert history["target_users"][-1] == 4.0
+        assert set(history["target_rate"]) == set(history["iterations"]) == {None}
 
         # Reset: the figures start again, the test goes on.
         assert ui.api("/api/reset", {}).status == 200
