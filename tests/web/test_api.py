@@ -116,7 +116,9 @@ def test_a_whole_test_through_the_api(plain_target: Target) -> None:
         wait_for(lambda: _state(ui), lambda s: s["users"] == 4, what="4 users")
 
         # The history grows once a second and comes back whole.
-        wait_for(lambda: _state(ui), lambda s: s["history_len"] >= 2, what="2 history rows")
+        wait_for(lambda: _state(ui), lambda s: s["history_len"] >= 2
+                 and s["history_tail"]["target_users"][-1] == 4.0,
+                 what="2 history rows, the last with the new target")
         history = ui.api("/api/history").json()
         assert len(history["t"]) >= 2
         assert set(history) == {"t", "rps", "fail_per_s", "p50", "p95", "p99", "users",
