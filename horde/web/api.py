@@ -107,12 +107,14 @@ class Api:
             return error_response(str(exc))
         if ctl.state == "stopping":
             return error_response("the test is stopping; start again once it has stopped", 409)
-        if ctl.state in RUNNING and (wanted.model != model.name or wanted.plan is not None):
+        chosen = wanted.model is not None and wanted.model != "shape"
+        if ctl.state in RUNNING and chosen and (wanted.model != model.name
+                                                or wanted.plan is not None):
             # A running test changes only its user count (POST /api/update does the same).
             return error_response(f"a test following the {model.name!r} model is running: "
                                   "stop it before starting another", 409)
         try:
-            if ctl.state not in RUNNING and wanted.model != "shape":
+            if ctl.state not in RUNNING and chosen:
                 ctl.choose_plan(wanted.plan)
         except HordeError as exc:
             return error_response(str(exc))

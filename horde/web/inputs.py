@@ -9,7 +9,7 @@ at most `MAX_USERS`); `spawn_rate` a finite number > 0; `host` absent, null,
 empty or an http(s) URL; `run_time` absent, null, empty, a number of seconds
 > 0, or a duration as `horde.plan.duration.parse_duration` reads it.
 
-The start body names a load model (`model`, "users" when absent), parsed by
+The start body may name a load model (`model`), parsed by
 the command line's own parsers and plans (horde.plan), so the web UI and the
 flags accept the same text and refuse it with the same sentence:
 
@@ -20,6 +20,10 @@ flags accept the same text and refuse it with the same sentence:
   `max_lateness` (``--max-lateness``, default 10 s);
 * ``shape``: the script's `LoadTestShape` (the only model when it has one;
   `users`/`spawn_rate` are optional, for a shape with ``use_common_options``).
+
+Without `model` the test follows the run's own plan (the command line's, or
+the one the last start chose) with `users` and `spawn_rate`, as before models
+existed: a script's client that sends only those keeps working.
 """
 
 from __future__ import annotations
@@ -57,8 +61,9 @@ class StartRequest:
     spawn_rate: float
     host: str | None = None
     run_time: float | None = None
-    model: str = "users"
-    """"users", "stages", "arrival" or "shape" (horde.runtime.plantrace.MODELS)."""
+    model: str | None = None
+    """"users", "stages", "arrival" or "shape" (horde.runtime.plantrace.MODELS); None:
+    the run's own plan."""
     plan: Executor | None = None
     """The plan to run (None: ``users``/``spawn_rate``, or the script's shape)."""
 
@@ -191,10 +196,10 @@ def _arrival_plan(body: dict[str, Any]) -> ArrivalRate:
         raise BadInput(f"the open model: {exc}") from exc
 
 
-def _model(body: dict[str, Any], shape: str | None) -> str:
+def _model(body: dict[str, Any], shape: str | None) -> str | None:
     model = body.get("model")
     if model is None:
-        return "shape" if shape is not None else "users"
+        return "shape" if shape is not None else None
     if model not in ("users", "stages", "arrival", "shape"):
         raise BadInput(f"'model' must be \"users\", \"stages\", \"arrival\" or \"shape\", "
                        f"got {model!r}")
@@ -218,9 +223,9 @@ def parse_start(body: Any, shape: str | None = None) -> StartRequest:
     obj = _object(body)
     model = _model(obj, shape)
     host, run_time = _host(obj), _run_time(obj)
-    if model == "users":
+    if model in ("users", None):
         return StartRequest(users=_users(obj), spawn_rate=_spawn_rate(obj), host=host,
-                            run_time=run_time)
+                            run_time=run_time, model=model)
     if model == "shape":  # -u/-r only matter to a shape with use_common_options
         users = _users(obj) if _given(obj, "users") else 1
         rate = _spawn_rate(obj) if _given(obj, "spawn_rate") else 1.0

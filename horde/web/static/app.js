@@ -11,7 +11,8 @@
   "use strict";
 
   var $ = function (id) { return document.getElementById(id); };
-  var HIST_KEYS = ["t", "rps", "fail_per_s", "p50", "p95", "p99", "users"];
+  var HIST_KEYS = ["t", "rps", "fail_per_s", "p50", "p95", "p99", "users",
+                   "target_users", "target_rate", "iterations"];
   var hist = emptyHist();
   var charts = null;
   var last = null;
@@ -20,6 +21,7 @@
   var fetchingHist = false;
   var wantStartForm = false;
   var editOpen = false;
+  var modelChosen = false;  // the person picked a model: the state no longer preselects one
 
   function emptyHist() {
     var h = {};
@@ -80,7 +82,10 @@
       $("dropped").textContent = String(a.dropped_iterations);
     }
 
-    $("edit-btn").hidden = !running;
+    var model = s.model || { name: "users", shape: null };
+    renderModel(model);
+    // Only -u/-r can change while a test runs; stages, a shape, the open model decide.
+    $("edit-btn").hidden = !running || model.name !== "users";
     $("stop-btn").hidden = !running;
     $("reset-btn").hidden = !(running || s.state === "stopped");
     $("new-btn").hidden = s.state !== "stopped" || wantStartForm;
@@ -96,6 +101,53 @@
     renderTab();
     mergeHistory(s);
   }
+
+  // --- the start form's load models ---------------------------------------------------
+  function showModel(name) {
+    document.querySelectorAll("#start-form fieldset.model").forEach(function (fs) {
+      var off = fs.dataset.model !== name;
+      fs.hidden = off; fs.disabled = off;  // disabled: its required fields are not checked
+    });
+  }
+
+  function renderModel(model) {
+    var shaped = !!model.shape;
+    $("shape-note").hidden = !shaped;
+    $("shape-name").textContent = model.shape || "";
+    $("model-label").hidden = shaped;
+    if (shaped) { showModel(null); return; }
+    if (!modelChosen && model.name !== "shape") {
+      $("model-input").value = model.name;
+    }
+    showModel($("model-input").value);
+  }
+
+  function startBody() {
+    var body = { host: $("host-input").value.trim() || null,
+                 run_time: $("runtime-input").value.trim() || null };
+    if (last && last.model && last.model.shape) {
+      body.model = "shape";
+      return body;
+    }
+    var model = $("model-input").value;
+    body.model = model;
+    if (model === "users") {
+      body.users = numberOf("users-input"); body.spawn_rate = numberOf("rate-input");
+    } else if (model === "stages") {
+      body.stages = $("stages-input").value.trim();
+    } else {
+      body.arrival_rate = numberOf("arrival-rate-input");
+      body.arrival_stages = $("arrival-stages-input").value.trim() || null;
+      body.users = numberOf("max-users-input");
+      body.max_lateness = $("max-lateness-input").value.trim() || null;
+    }
+    return body;
+  }
+
+  $("model-input").addEventListener("change", function () {
+    modelChosen = true;
+    showModel($("model-input").value);
+  });
 
   function renderBanner(h) {
     var items = h.warnings.slice();
@@ -289,9 +341,7 @@
 
   $("start-form").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    var body = { users: numberOf("users-input"), spawn_rate: numberOf("rate-input"),
-                 host: $("host-input").value.trim() || null,
-                 run_time: $("runtime-input").value.trim() || null };
+    var body = startBody();
     showError("start-error", null);
     $("start-btn").disabled = true;
     post("api/start", body).then(function () {
@@ -333,6 +383,11 @@
     if (d.spawn_rate != null) $("rate-input").value = d.spawn_rate;
     if (d.host) $("host-input").value = d.host;
     if (d.run_time != null) $("runtime-input").value = d.run_time + "s";
+    if (d.users != null) $("max-users-input").value = Math.max(1, d.users);
+    if (d.stages) $("stages-input").value = d.stages;
+    if (d.arrival_rate != null) $("arrival-rate-input").value = d.arrival_rate;
+    if (d.arrival_stages) $("arrival-stages-input").value = d.arrival_stages;
+    if (d.max_lateness != null) $("max-lateness-input").value = d.max_lateness + "s";
   }).catch(function () { /* keep the built-in defaults */ });
 
   var retry = 500;

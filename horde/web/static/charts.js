@@ -1,11 +1,15 @@
-/* horde charts: requests/s and failures/s, p50/p95/p99 latency, users, over the whole test.
+/* horde charts: requests/s and failures/s, p50/p95/p99 latency, users (and the plan's target
+ * users), iterations/s against the target rate (the open model only), over the whole test.
  *
  * Shared by the live UI (static/app.js) and the HTML report (inlined there), so both
  * draw the same charts. Needs uPlot (vendored in static/vendor/) loaded first.
  *
  * History is columnar, as /api/history sends it:
- *   {t: [test seconds], rps: [], fail_per_s: [], p50: [], p95: [], p99: [], users: []}
- * The arrays are used as they are (no copy); null values are gaps.
+ *   {t: [test seconds], rps: [], fail_per_s: [], p50: [], p95: [], p99: [], users: [],
+ *    target_users: [], target_rate: [], iterations: []}
+ * The arrays are used as they are (no copy); null values are gaps, and a column that is
+ * missing (an older report) is drawn as gaps. A chart marked `optional` is shown only
+ * while one of its series has a value (the open model's iterations chart).
  */
 (function (global) {
   "use strict";
@@ -16,7 +20,10 @@
     { title: "Response times (ms, sliding 10 s window)",
       series: [["p50", "p50", "#1b7f3b"], ["p95", "p95", "#e08a00"], ["p99", "p99", "#8e24aa"]] },
     { title: "Users",
-      series: [["users", "Users", "#18202c"]] }
+      series: [["users", "Users", "#18202c"], ["target_users", "Target users", "#9aa5b1", [6, 4]]] },
+    { title: "Iterations per second (open model)", optional: true,
+      series: [["iterations", "Iterations/s", "#2f6fdf"],
+               ["target_rate", "Target iterations/s", "#9aa5b1", [6, 4]]] }
   ];
 
   var X_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400,
@@ -36,16 +43,31 @@
   }
 
   function dataFor(spec, hist) {
-    var out = [hist.t || []];
-    spec.series.forEach(function (s) { out.push(hist[s[0]] || []); });
+    var t = hist.t || [];
+    var out = [t];
+    spec.series.forEach(function (s) {
+      var col = hist[s[0]];
+      if (!col) { col = new Array(t.length); for (var i = 0; i < t.length; i++) col[i] = null; }
+      out.push(col);
+    });
     return out;
+  }
+
+  function hasValues(spec, hist) {
+    return spec.series.some(function (s) {
+      var col = hist[s[0]] || [];
+      for (var i = 0; i < col.length; i++) if (col[i] != null) return true;
+      return false;
+    });
   }
 
   function optionsFor(spec, width) {
     var series = [{ label: "time", value: function (u, v) { return fmtT(v); } }];
     spec.series.forEach(function (s) {
-      series.push({ label: s[1], stroke: s[2], width: 1.5,
-                    value: function (u, v) { return fmtV(v); } });
+      var one = { label: s[1], stroke: s[2], width: 1.5,
+                  value: function (u, v) { return fmtV(v); } };
+      if (s[3]) one.dash = s[3];  // the plan's target: dashed, beside what ran
+      series.push(one);
     });
     return {
       width: width, height: 220, series: series,
@@ -61,6 +83,7 @@
   function HordeCharts(container, hist) {
     this.container = container;
     this.plots = [];
+    this.boxes = [];
     var width = this.width();
     for (var i = 0; i < SPECS.length; i++) {
       var box = document.createElement("div");
@@ -69,6 +92,8 @@
       h.textContent = SPECS[i].title;
       box.appendChild(h);
       container.appendChild(box);
+      if (SPECS[i].optional) box.hidden = !hasValues(SPECS[i], hist);
+      this.boxes.push(box);
       this.plots.push(new global.uPlot(optionsFor(SPECS[i], width), dataFor(SPECS[i], hist), box));
     }
   }
@@ -79,7 +104,10 @@
   };
 
   HordeCharts.prototype.update = function (hist) {
-    for (var i = 0; i < this.plots.length; i++) this.plots[i].setData(dataFor(SPECS[i], hist));
+    for (var i = 0; i < this.plots.length; i++) {
+      if (SPECS[i].optional) this.boxes[i].hidden = !hasValues(SPECS[i], hist);
+      this.plots[i].setData(dataFor(SPECS[i], hist));
+    }
   };
 
   HordeCharts.prototype.resize = function () {
@@ -88,5 +116,6 @@
   };
 
   HordeCharts.fmtT = fmtT;
+  HordeCharts.SPECS = SPECS;
   global.HordeCharts = HordeCharts;
 })(window);
