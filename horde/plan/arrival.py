@@ -21,6 +21,13 @@ iterations ``i, i + n, i + 2n, ...`` of the fleet-wide schedule, so the fleet
 starts exactly the fleet's iterations, evenly spread, with no clock shared
 between the processes beyond the test start.
 
+A new split during the test (a worker joins, or one is lost) takes effect
+from a fleet-wide iteration ``K`` a little in the future (`first_due`):
+every process keeps its old share for the iterations before ``K``
+(``until=K``) and takes its new one from ``K`` on (``first=K``): process
+``i`` of ``n`` then runs ``K + i, K + i + n, ...``. Each iteration of the
+schedule is still run by exactly one process.
+
 Invariants: rates are finite and >= 0, durations finite and >= 0; `start_time`
 is non-decreasing in ``k`` and None for every ``k`` past the end of the plan;
 `at` follows the `horde.plan.executor` rules (None once ended).
@@ -89,6 +96,10 @@ class ArrivalRate:
     index: int = 0
     """This process's place among `count` (see `share`)."""
     count: int = 1
+    first: int = 0
+    """The fleet-wide iteration this share starts at (a split made during the test)."""
+    until: int | None = None
+    """The fleet-wide iteration this share ends before (None: the end of the plan)."""
 
     def __post_init__(self) -> None:
         Target(self.users, 1.0)  # the same checks on -u
@@ -104,6 +115,8 @@ class ArrivalRate:
             raise UsageError(f"--max-lateness must be a duration > 0, not {self.max_lateness!r}")
         if not 0 <= self.index < self.count:
             raise ValueError(f"share {self.index} of {self.count}")
+        if self.first < 0 or (self.until is not None and self.until < self.first):
+            raise ValueError(f"a share from iteration {self.first} until {self.until}")
         if not self.stages and self.start_rate <= 0:
             raise UsageError("--arrival-rate must be > 0 (or give --arrival-stages)")
 
@@ -170,9 +183,16 @@ class ArrivalRate:
         """Process ``index`` of ``count``: every ``count``-th iteration, from the ``index``-th."""
         return replace(self, index=index, count=count)
 
+    def first_due(self, t: float) -> int:
+        """The first fleet-wide iteration due at or after test time ``t``."""
+        return max(0, math.ceil(self.iterations_until(t) - 1e-9))
+
     def start_time(self, k: int) -> float | None:
         """Test time at which this process's iteration ``k`` (from 0) is due; None: never."""
-        t = self._fleet_time(float(k * self.count + self.index))
+        g = self.first + k * self.count + self.index
+        if self.until is not None and g >= self.until:
+            return None
+        t = self._fleet_time(float(g))
         duration = self.duration
         if t is None or (duration is not None and t >= duration):
             return None

@@ -5,7 +5,11 @@ workers, the run's options); no I/O, so the split can be tested without a fleet.
 
 Invariants: shares are absolute per-class counts (`horde.plan.split_users`),
 so repeating a `Start` or `Update` is harmless; the spawn rate is split so the
-fleet-wide rate is the one asked for (`horde.plan.split_rate`).
+fleet-wide rate is the one asked for (`horde.plan.split_rate`). In the open
+model, every worker that holds users has one interleaved share of the rate
+(`arrival_shares`); a new split during the test starts at a fleet-wide
+iteration ``first`` and the previous one ends there, so each iteration of
+the schedule runs on exactly one worker.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from horde.user import User
 from horde.wire import ArrivalShare, RateStageWire, Start
 
 __all__ = ["specs", "targets_for", "shares_for", "shares_of", "placement_of", "start_message",
-           "arrival_shares", "arrival_plan"]
+           "arrival_shares", "arrival_plan", "busy_workers", "ended_share"]
 
 
 def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
@@ -75,22 +79,39 @@ def start_message(test_id: str, share: dict[str, int], rate: float,
     )
 
 
-def arrival_shares(plan: ArrivalRate, shares: Mapping[str, Mapping[str, int]]
-                   ) -> dict[str, ArrivalShare]:
+def busy_workers(shares: Mapping[str, Mapping[str, int]]) -> tuple[str, ...]:
+    """The workers that hold users, in the order given: those that get a share of the rate.
+
+    A worker without users would only drop its iterations, so it gets none.
+    """
+    return tuple(wid for wid, share in shares.items() if sum(share.values()) > 0)
+
+
+def arrival_shares(plan: ArrivalRate, shares: Mapping[str, Mapping[str, int]], *,
+                   first: int = 0, test_time: float = 0.0) -> dict[str, ArrivalShare]:
     """The open model over a fleet: each worker that has users gets an equal share of the rate.
 
-    A worker without users would only drop its iterations, so it gets none;
-    the others interleave (`ArrivalRate.share`).
+    The busy workers interleave (`ArrivalRate.share`) from the fleet-wide
+    iteration `first` on; `test_time` is the master's, for a worker that joins.
     """
-    busy = [wid for wid, share in shares.items() if sum(share.values()) > 0]
+    busy = busy_workers(shares)
     stages = [RateStageWire(s.duration, s.rate) for s in plan.stages]
     return {wid: ArrivalShare(start_rate=plan.start_rate, max_lateness=plan.max_lateness,
-                              index=i, count=len(busy), stages=stages)
+                              index=i, count=len(busy), stages=stages, first=first,
+                              test_time=round(test_time, 6))
             for i, wid in enumerate(busy)}
+
+
+def ended_share(plan: ArrivalRate, first: int, test_time: float = 0.0) -> ArrivalShare:
+    """A share with no iteration: a worker that no longer holds users stops at `first`."""
+    return ArrivalShare(start_rate=plan.start_rate, max_lateness=plan.max_lateness, index=0,
+                        count=1, stages=[RateStageWire(s.duration, s.rate) for s in plan.stages],
+                        first=first, until=first, test_time=round(test_time, 6))
 
 
 def arrival_plan(share: ArrivalShare, users: int) -> ArrivalRate:
     """A worker's plan from its share (`users`: what the master gave it)."""
     return ArrivalRate(start_rate=share.start_rate, users=max(1, users),
                        stages=tuple(RateStage(s.duration, s.rate) for s in share.stages),
-                       max_lateness=share.max_lateness, index=share.index, count=share.count)
+                       max_lateness=share.max_lateness, index=share.index, count=share.count,
+                       first=share.first, until=share.until)

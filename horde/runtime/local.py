@@ -63,12 +63,16 @@ class LocalRunner(RunBase):
         on_delta: Callable[[StatsDelta], None] | None = None,
         plan: Executor | None = None,
         on_paced: Callable[[PacedDelta], None] | None = None,
+        arrival_offset: float = 0.0,
     ) -> None:
+        """`arrival_offset`: the open model's test time at this test's start (a worker
+        that joins a running test follows the fleet's schedule from there)."""
         super().__init__(classes, options, events, asyncio.get_running_loop(), plan)
         self.pacer: Pacer | None = None  # the open model's schedule, made at each test start
         self._paced: PacedRecorder | None = None
         self.paced_aggregate = PacedAggregate()
         self._on_paced = on_paced  # a worker in the open model: the master merges it
+        self._arrival_offset = arrival_offset
         self.stats = RequestStats()
         self.aggregate = StatsAggregate()
         self.health = HealthMonitor(self._loop)
@@ -146,6 +150,12 @@ class LocalRunner(RunBase):
         await self._begin(None, host, run_time)
         self.set_targets(targets, spawn_rate)
 
+    def switch_arrival(self, plan: ArrivalRate) -> None:
+        """A new split of the fleet's rate (a worker joined or left): from ``plan.first`` on."""
+        if self.pacer is not None and self._life.active:
+            self.plan = plan
+            self.pacer.switch(plan)
+
     def set_targets(self, targets: Mapping[str, int], spawn_rate: float) -> None:
         """Ramp to absolute per-class counts (unknown class names: KeyError)."""
         self.spawn_rate = spawn_rate
@@ -158,7 +168,8 @@ class LocalRunner(RunBase):
         if self.pacer is not None:
             self.pacer.close()
         # None in the closed model: a test after an open-model one (the web UI) paces nothing.
-        self.pacer = (Pacer(arrival, self._loop, arrival.max_lateness)
+        self.pacer = (Pacer(arrival, self._loop, arrival.max_lateness,
+                            offset=self._arrival_offset)
                       if arrival is not None else None)
         # Built after test_start: its listeners may have added request listeners.
         self.population.replace_shared(self._shared(self.options.host))

@@ -45,7 +45,14 @@ from horde.net.droplog import DropLog
 from horde.plan.arrival import ArrivalRate
 from horde.plan.executor import Executor
 from horde.report.model import RunInfo, WorkerSummary
-from horde.runtime.dispatch import arrival_shares, placement_of, start_message, targets_for
+from horde.runtime.dispatch import (
+    arrival_shares,
+    busy_workers,
+    ended_share,
+    placement_of,
+    start_message,
+    targets_for,
+)
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
 from horde.runtime.joining import Admission
@@ -58,6 +65,7 @@ from horde.stats.openmodel import PacedAggregate
 from horde.user import User
 from horde.wire import (
     ArrivalReport,
+    ArrivalShare,
     FilesAck,
     FilesBundle,
     Goodbye,
@@ -87,6 +95,7 @@ _LIVENESS_EVERY_S = 0.5  # a killed worker is seen within about this (kill -9: <
 OnSecond = Callable[[int, HealthSample], None]
 """Called once a test second has closed: (second, the worst worker's health)."""
 _STOP_EXTRA_S = 10.0  # beyond stop + request timeouts, a silent worker is missing anyway
+_RATE_SWITCH_S = 1.0  # a new split of the open model's rate starts this far ahead (delivery)
 
 
 class MasterRunner(RunBase):
@@ -126,6 +135,8 @@ class MasterRunner(RunBase):
         self._failures = DropLog(log, "master")
         self.failed_messages = 0
         """Messages dropped because handling them raised (each logged, at a bounded rate)."""
+        self._rate_split: tuple[str, ...] = ()
+        """The open model: the workers the rate is split over now, in order."""
         self._deferred = False
         """Some worker's share is held back until others have shrunk (`_rebalance`)."""
         self._quitting = False
@@ -176,6 +187,7 @@ class MasterRunner(RunBase):
     # --- RunBase -------------------------------------------------------------------------
 
     def _begin_test(self) -> None:
+        self._rate_split = ()
         self.test_id = self._last_test_id = uuid.uuid4().hex[:12]
         self.fleet.begin_test()
         # After test_start: a listener may still have set an option (Locust's order).
@@ -293,10 +305,7 @@ class MasterRunner(RunBase):
         over = {c for w in active if w.test_id == self.test_id
                 for c, n in w.class_users.items() if n > shares[w.id].get(c, 0)}
         self._deferred = False
-        # The open model: each worker's share of the rate is fixed when it starts the test
-        # (a worker that joins later gets none: docs/load-models.md).
-        arrival = (arrival_shares(self.plan, shares) if isinstance(self.plan, ArrivalRate)
-                   else {})
+        sent: dict[str, dict[str, int]] = {}
         for w in active:
             share = shares[w.id]
             if over:
@@ -305,9 +314,13 @@ class MasterRunner(RunBase):
                           for c, n in share.items()}
                 self._deferred = self._deferred or capped != share
                 share = capped
+            sent[w.id] = share
+        arrival = self._split_rate(sent)
+        for w in active:
+            share = sent[w.id]
             if w.test_id == self.test_id:
-                if share != w.assigned:
-                    self.channel.send(w.id, Update(self.test_id, share, rate))
+                if share != w.assigned or w.id in arrival:
+                    self.channel.send(w.id, Update(self.test_id, share, rate, arrival.get(w.id)))
                     self._share_sent_at[w.id] = self._loop.time()
             else:
                 self.channel.send(w.id, start_message(self.test_id, share, rate, self.options,
@@ -318,6 +331,35 @@ class MasterRunner(RunBase):
         log.info("users per worker: %s%s",
                  ", ".join(f"{w.id}={sum(shares[w.id].values())}" for w in active),
                  " (growing once the others have shrunk)" if self._deferred else "")
+
+    def _split_rate(self, sent: Mapping[str, Mapping[str, int]]) -> dict[str, ArrivalShare]:
+        """The open model: new shares of the rate when the workers holding users changed.
+
+        Every worker that holds users has one share, from the test's start or,
+        when the set changes during the test (a worker joined, or was lost),
+        from the first fleet-wide iteration due `_RATE_SWITCH_S` from now (time
+        for the message to arrive): the previous split ends there, so each
+        iteration still runs on exactly one worker. A worker that no longer
+        holds users gets an empty share. Unchanged set: no new shares ({}).
+        """
+        plan = self.plan
+        if not isinstance(plan, ArrivalRate):
+            return {}
+        busy = busy_workers(sent)
+        if busy == self._rate_split:
+            return {}
+        now = self.clock.elapsed
+        first = plan.first_due(now if not self._rate_split else now + _RATE_SWITCH_S)
+        split = arrival_shares(plan, {wid: sent[wid] for wid in busy}, first=first,
+                               test_time=now)
+        for wid in self._rate_split:
+            if wid not in split and wid in sent:
+                split[wid] = ended_share(plan, first, now)
+        if self._rate_split:
+            log.info("the open model's rate is split anew from iteration %d: %s", first,
+                     ", ".join(f"{wid}=1/{len(busy)}" for wid in busy) or "no worker")
+        self._rate_split = busy
+        return split
 
     def _note_unplaced(self, unplaced: int, active: list[WorkerRecord]) -> None:
         """Users that fit on no worker wait; say so (once per change) and what to add."""

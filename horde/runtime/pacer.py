@@ -18,6 +18,11 @@ after a stall longer than that (k6's ``dropped_iterations``). Drops are also
 handed to the next user that takes an iteration (`charge`), which charges
 them to its first request's endpoint (horde.stats.openmodel).
 
+A new split of the fleet's rate during the test (`switch`) ends the current
+share before the new one's first fleet-wide iteration and follows the new
+share from there; a worker that joins a running test starts its schedule at
+the master's test time (``offset``), not at 0.
+
 Invariants:
 
 * each due iteration is either taken by exactly one user, dropped (counted
@@ -33,6 +38,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 
 from horde.plan.arrival import ArrivalRate
 
@@ -44,12 +50,14 @@ _EARLY = 0.001
 
 class Pacer:
     def __init__(self, plan: ArrivalRate, loop: asyncio.AbstractEventLoop, max_lateness: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, offset: float = 0.0) -> None:
+        """`offset`: the plan's test time now (a worker that joins a running test)."""
         self._plan = plan
+        self._next: deque[ArrivalRate] = deque()  # shares that follow this one (`switch`)
         self._loop = loop
         self.clock = clock
-        self._loop_start = loop.time()
-        self._start = clock()  # test time 0 of the plan, on `clock`
+        self._loop_start = loop.time() - offset
+        self._start = clock() - offset  # test time 0 of the plan, on `clock`
         self.max_lateness = max_lateness
         self._k = 0  # the next iteration of this process's schedule not yet due
         self._queued: deque[float] = deque()  # due times of iterations nobody took yet
@@ -65,10 +73,33 @@ class Pacer:
 
     # --- the schedule -------------------------------------------------------------------
 
+    def _due_time(self) -> float | None:
+        """Test time of the next iteration of the schedule, moving on to the next share."""
+        while True:
+            t = self._plan.start_time(self._k)
+            if t is not None or not self._next:
+                return t
+            self._plan, self._k = self._next.popleft(), 0
+
+    def switch(self, plan: ArrivalRate) -> None:
+        """Follow `plan` (a new split) from its first fleet-wide iteration on."""
+        cut = plan.first
+
+        def ended(p: ArrivalRate) -> ArrivalRate:
+            until = cut if p.until is None else min(p.until, cut)
+            return replace(p, until=max(p.first, until))
+
+        self._plan = ended(self._plan)
+        self._next = deque(ended(p) for p in self._next)
+        self._next.append(plan)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._arm()
+
     def _arm(self) -> None:
         if self._closed:
             return
-        t = self._plan.start_time(self._k)
+        t = self._due_time()
         if t is None:
             self._timer = None
             return
@@ -79,9 +110,9 @@ class Pacer:
         if self._closed:
             return
         now = self.clock()
-        plan, start = self._plan, self._start
+        start = self._start
         while True:
-            t = plan.start_time(self._k)
+            t = self._due_time()
             if t is None or start + t > now + _EARLY:
                 break
             self._k += 1

@@ -395,8 +395,10 @@ class WorkerRuntime:
                                   maxlen=MAX_PENDING_REPORTS)
             plan = (arrival_plan(msg.arrival, sum(msg.targets.values()))
                     if msg.arrival is not None else None)
-            self._runner = LocalRunner(classes, options, events, on_delta=self._on_delta,
-                                       plan=plan, on_paced=self._on_paced)
+            self._runner = LocalRunner(
+                classes, options, events, on_delta=self._on_delta, plan=plan,
+                on_paced=self._on_paced,
+                arrival_offset=msg.arrival.test_time if msg.arrival is not None else 0.0)
             self._runner.health.on_note = lambda note: self._channel.send(WorkerError(note))
             self._runner.population.pace = self._pace
             await self._runner.start(0, msg.spawn_rate, targets=msg.targets)
@@ -407,6 +409,9 @@ class WorkerRuntime:
             if self._runner is not None and self._test_id == msg.test_id \
                     and self._runner.state in ("spawning", "running"):
                 self._runner.set_targets(msg.targets, msg.spawn_rate)
+                if msg.arrival is not None:
+                    self._runner.switch_arrival(
+                        arrival_plan(msg.arrival, sum(msg.targets.values())))
 
     async def _stop_test(self, test_id: str) -> None:
         asked = self._loop.time()

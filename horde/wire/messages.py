@@ -249,6 +249,7 @@ class Update(_Msg, frozen=True, tag="update"):
     test_id: Id
     targets: UserCounts
     spawn_rate: Rate
+    arrival: ArrivalShare | None = None  # the open model: a new split of the rate
 
 
 class Stop(_Msg, frozen=True, tag="stop"):
@@ -451,10 +452,18 @@ class ArrivalShare(Struct, frozen=True):
     index: Annotated[int, Meta(ge=0, le=1_000_000)]
     count: Annotated[int, Meta(ge=1, le=1_000_000)]
     stages: Annotated[list[RateStageWire], Meta(max_length=10_000)] = []
+    # A split made during the test (a worker joined or was lost): this share runs the
+    # fleet's iterations from `first` (before `until`, if given); `test_time` is the
+    # master's test time when it was sent, a joining worker's clock.
+    first: Annotated[int, Meta(ge=0, le=2**53)] = 0
+    until: Annotated[int, Meta(ge=0, le=2**53)] | None = None
+    test_time: Annotated[float, Meta(ge=0, le=1e9)] = 0.0
 
     def __post_init__(self) -> None:
         if self.index >= self.count:
             raise ValueError("arrival share index beyond the count")
+        if self.until is not None and self.until < self.first:
+            raise ValueError("an arrival share that ends before it begins")
         if not self.stages and self.start_rate <= 0:
             raise ValueError("a constant arrival rate must be > 0")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -94,3 +95,36 @@ def test_plan_checks() -> None:
         ArrivalRate(0.0, users=5)  # a constant rate of 0 runs nothing, for ever
     with pytest.raises(UsageError):
         ArrivalRate(10.0, users=0)
+
+
+def _all_times(plan: ArrivalRate) -> list[float]:
+    out, k = [], 0
+    while (t := plan.start_time(k)) is not None:
+        out.append(t)
+        k += 1
+    return out
+
+
+def test_a_split_during_the_test_runs_every_iteration_exactly_once() -> None:
+    # One process from the start; a second joins: from iteration K on, two shares.
+    fleet = ArrivalRate(10.0, users=4, stages=(RateStage(6.0, 30.0),))
+    k = fleet.first_due(2.5)
+    assert fleet.start_time(k - 1) is not None
+    assert fleet.start_time(k - 1) < 2.5 <= fleet.start_time(k)  # type: ignore[operator]
+    before = _all_times(replace(fleet, until=k))
+    after = [_all_times(replace(fleet.share(i, 2), first=k)) for i in range(2)]
+    everything = sorted(before + after[0] + after[1])
+    assert everything == pytest.approx(_all_times(fleet))
+    assert len(after[0]) - len(after[1]) in (0, 1)  # halves of the rest
+    assert min(after[0] + after[1]) >= 2.5
+    # A share that ends where it begins has nothing (a worker that lost its users).
+    assert replace(fleet, first=k, until=k).start_time(0) is None
+    with pytest.raises(ValueError):
+        replace(fleet, first=5, until=4)
+
+
+def test_first_due_is_the_first_iteration_at_or_after_t() -> None:
+    plan = ArrivalRate(4.0, users=1)  # due at 0, 0.25, 0.5, ...
+    assert plan.first_due(0.0) == 0
+    assert plan.first_due(0.5) == 2
+    assert plan.first_due(0.51) == 3

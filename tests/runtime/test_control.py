@@ -36,5 +36,5 @@ def test_every_protocol_member_exists_on_both_roles() -> None:
     members += list(Controller.__annotations__)
     for cls in (LocalRunner, MasterRunner):
         missing = [m for m in members if not hasattr(cls, m)
-                   and m not in ("state", "target_users", "spawn_rate")]
+                   and m not in ("state", "target_users", "spawn_rate", "trace")]
         assert not missing, (cls.__name__, missing)

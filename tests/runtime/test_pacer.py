@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
+
+import pytest
 
 from horde.plan.arrival import ArrivalRate
 from horde.runtime.pacer import Pacer
@@ -78,5 +81,48 @@ async def _loop_timer_makes_iterations_due_on_schedule() -> None:
         assert dues == sorted(dues)
         assert abs((dues[-1] - dues[0]) - 0.049) < 1e-6
         assert pacer.dropped == 0
+    finally:
+        pacer.close()
+
+
+def test_a_switch_ends_the_old_share_and_follows_the_new_one() -> None:
+    asyncio.run(_a_switch_ends_the_old_share_and_follows_the_new_one())
+
+
+async def _a_switch_ends_the_old_share_and_follows_the_new_one() -> None:
+    clock = FakeClock()
+    fleet = ArrivalRate(10.0, users=2)
+    pacer = Pacer(fleet, asyncio.get_running_loop(), 60.0, clock=clock)
+    try:
+        clock.now = 100.35
+        pacer.fall_due()  # iterations 0..3 of the whole fleet's schedule
+        assert pacer.queued == 4
+        # Another worker joined: from iteration 6 (0.6 s) on, this one runs the even ones.
+        pacer.switch(replace(fleet.share(0, 2), first=6))
+        clock.now = 101.25
+        pacer.fall_due()
+        due = [pacer.take() for _ in range(pacer.queued)]
+        # 0..3 before; 4, 5 of the old share (before 6); then 6, 8, 10, 12 of the new.
+        assert due == pytest.approx([100.0, 100.1, 100.2, 100.3, 100.4, 100.5,
+                                     100.6, 100.8, 101.0, 101.2])
+    finally:
+        pacer.close()
+
+
+def test_a_worker_that_joins_late_starts_at_the_masters_test_time() -> None:
+    asyncio.run(_a_worker_that_joins_late_starts_at_the_masters_test_time())
+
+
+async def _a_worker_that_joins_late_starts_at_the_masters_test_time() -> None:
+    clock = FakeClock()
+    share = ArrivalRate(10.0, users=2, index=1, count=2, first=30)  # from 3.0 s on, odd ones
+    pacer = Pacer(share, asyncio.get_running_loop(), 60.0, clock=clock, offset=2.5)
+    try:
+        clock.now = 100.45  # test time 2.95: nothing of its share is due yet
+        pacer.fall_due()
+        assert pacer.queued == 0
+        clock.now = 100.75  # test time 3.25: iteration 31 (3.1 s)
+        pacer.fall_due()
+        assert pacer.queued == 1 and pacer.take() == pytest.approx(100.6)
     finally:
         pacer.close()
