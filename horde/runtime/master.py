@@ -324,7 +324,8 @@ class MasterRunner(RunBase):
                     self._share_sent_at[w.id] = self._loop.time()
             else:
                 self.channel.send(w.id, start_message(self.test_id, share, rate, self.options,
-                                                      arrival.get(w.id), self._script_options))
+                                                      arrival.get(w.id) or self._no_rate(),
+                                                      self._script_options))
                 self._share_sent_at[w.id] = self._loop.time()
                 w.test_id, w.state, w.took_part = self.test_id, "running", True
             w.assigned = share
@@ -360,6 +361,15 @@ class MasterRunner(RunBase):
                      ", ".join(f"{wid}=1/{len(busy)}" for wid in busy) or "no worker")
         self._rate_split = busy
         return split
+
+    def _no_rate(self) -> ArrivalShare | None:
+        """The open model for a worker that starts the test with no share of the rate yet:
+        it paces its users (none now) and takes a share when one comes (`Update`)."""
+        plan = self.plan
+        if not isinstance(plan, ArrivalRate):
+            return None
+        now = self.clock.elapsed
+        return ended_share(plan, plan.first_due(now), now)
 
     def _note_unplaced(self, unplaced: int, active: list[WorkerRecord]) -> None:
         """Users that fit on no worker wait; say so (once per change) and what to add."""

@@ -1,0 +1,86 @@
+"""The open model over a real fleet: a worker that joins during the test gets its share of the rate.
+
+A master runs ``--arrival-rate`` with one worker; a second worker joins while
+the test runs. The master splits the rate anew from an iteration a second
+ahead (horde.runtime.master `_split_rate`): both workers then run half of the
+schedule each, and every iteration of the schedule runs exactly once, so the
+target counts the rate times the run time, and horde counts what the target
+served.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.distributed.fleet_procs import Fleet, free_port, wait_until, worker_entry, write_script
+from tests.support.target import Target
+
+pytestmark = pytest.mark.slow
+
+RATE, SECONDS = 40, 12
+
+SCRIPT = """
+from horde import HttpUser, constant, task
+
+class Paced(HttpUser):
+    wait_time = constant(5)  # ignored in the open model
+
+    @task
+    def fast(self):
+        self.client.get("/fast")
+"""
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    f = Fleet(tmp_path)
+    try:
+        yield f
+    finally:
+        f.close()
+
+
+def test_a_worker_joining_an_open_model_test_gets_half_of_the_rate(
+        fleet: Fleet, plain_target: Target) -> None:
+    plain_target.reset_counts()
+    port = free_port()
+    script = write_script(fleet.directory / "m", SCRIPT)
+    master = fleet.master(port, script, plain_target.url, "--arrival-rate", str(RATE),
+                          "-u", "4", "--max-lateness", "5s", "-t", f"{SECONDS}s",
+                          "--expect-workers", "1", "--expect-workers-max-wait", "30s",
+                          "--loglevel", "INFO")
+    first = fleet.worker(port, "--reconnect-timeout", "20s", name="w1")
+    # The test runs on one worker: wait for the first couple of seconds of traffic.
+    wait_until(lambda: plain_target.counts().route("GET", "/fast") >= 2 * RATE, 30,
+               "the first worker's iterations")
+    joined_at = time.monotonic()
+    second = fleet.worker(port, "--reconnect-timeout", "20s", name="w2")
+    assert master.wait(90) == 0, master.stderr() + master.stdout()
+    for w in (first, second):
+        w.end()
+    log = master.stderr()
+    assert "Traceback" not in log
+
+    # The master split the rate anew, over both workers, once the second held users.
+    split = re.findall(r"rate is split anew from iteration (\d+): (.*)", log)
+    assert split, log
+    k, shares = split[-1]
+    assert re.fullmatch(r"\S+=1/2, \S+=1/2", shares.strip()), shares
+
+    result = fleet.result()
+    served = plain_target.counts().route("GET", "/fast")
+    assert result["total"]["requests"] == served  # what the target served, all counted
+    # Every iteration of the schedule ran once: no loss, no double share.
+    assert RATE * SECONDS * 0.95 <= served <= RATE * SECONDS * 1.02, served
+    one, two = worker_entry(result, first.pid), worker_entry(result, second.pid)
+    assert one["requests"] + two["requests"] == served
+    # The second worker ran its half of the iterations from the split on.
+    left = RATE * SECONDS - int(k)
+    assert two["requests"] >= 0.4 * left, (two, k)
+    assert abs(two["requests"] - left / 2) <= 0.1 * left + 2, (two, k)
+    assert time.monotonic() - joined_at < 60
