@@ -199,8 +199,11 @@ def _build(
     history = snapshot.history
     return {
         "state": state,
-        "model": ({"name": model.name, "shape": model.shape, "unit": model.unit}
-                  if model is not None else None),
+        # The load model the next (or current) test follows; `shape`: the script's
+        # LoadTestShape, which then drives every test; `target_unit`: users or rate.
+        "model": model.name if model is not None else "users",
+        "shape": model.shape if model is not None else None,
+        "target_unit": model.unit if model is not None else "users",
         "users": sum(counts.values()),
         "counts": dict(counts),
         "target_users": target_users,

@@ -66,7 +66,7 @@ def test_a_bad_model_is_a_400_with_a_sentence_and_starts_nothing(
         assert "\n" not in error and "Traceback" not in error
         state = _state(ui)
         assert state["state"] == "ready"
-        assert state["model"]["name"] == "users"  # nothing chosen either
+        assert state["model"] == "users"  # nothing chosen either
 
 
 def test_the_guard_still_applies_to_a_model_start(idle_target: Target) -> None:
@@ -92,7 +92,7 @@ def test_stages_through_the_api_run_and_end_by_themselves(plain_target: Target) 
         assert "stop it before" in refused.json()["error"]
         state = wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped",
                          what="the stages to end the test", timeout=20)
-        assert state["model"]["name"] == "stages"
+        assert state["model"] == "stages"
         served = plain_target.counts().total
         assert state["total"]["requests"] == served > 0
         history = ui.api("/api/history").json()
@@ -108,7 +108,8 @@ def test_the_open_model_through_the_api_then_a_closed_test(plain_target: Target)
         assert answer.status == 200, answer.body
         state = wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped",
                          what="-t to end the open-model test", timeout=20)
-        assert state["model"] == {"name": "arrival", "shape": None, "unit": "rate"}
+        assert (state["model"], state["shape"], state["target_unit"]) == ("arrival", None,
+                                                                           "rate")
         arrival = state["arrival"]
         assert arrival is not None and arrival["max_lateness_s"] == 2
         served = plain_target.counts().total
@@ -126,7 +127,7 @@ def test_the_open_model_through_the_api_then_a_closed_test(plain_target: Target)
         assert answer.status == 200, answer.body
         state = wait_for(lambda: _state(ui), lambda s: s["state"] == "stopped",
                          what="the closed test to end", timeout=20)
-        assert state["model"]["name"] == "users"
+        assert state["model"] == "users"
         assert state["arrival"] is None
         assert state["total"]["requests"] == plain_target.counts().total > 2
 
@@ -140,7 +141,9 @@ def test_with_a_shape_the_shape_drives_and_other_models_are_refused(
         plain_target: Target) -> None:
     plain_target.reset_counts()
     with LiveUI([PlainVisitor], plain_target.url, plan=ShapePlan(Steps())) as ui:
-        assert _state(ui)["model"] == {"name": "shape", "shape": "Steps", "unit": "users"}
+        state = _state(ui)
+        assert (state["model"], state["shape"], state["target_unit"]) == ("shape", "Steps",
+                                                                           "users")
         for body in ({"model": "users", "users": 1, "spawn_rate": 1},
                      {"model": "stages", "stages": "1s:1"}):
             answer = ui.api("/api/start", body)

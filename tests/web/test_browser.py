@@ -89,10 +89,12 @@ def test_ui_drives_a_real_run_and_the_report_works_offline(
         # The charts draw the history.
         page.click("button[data-tab=charts]")
         page.wait_for_function("window.horde.history().t.length >= 3", timeout=WAIT_MS)
-        page.wait_for_function("document.querySelectorAll('#charts canvas').length === 3",
-                               timeout=WAIT_MS)
+        # The open model's iterations chart stays hidden in the closed model.
+        page.wait_for_function(
+            "document.querySelectorAll('#charts .chart:not([hidden]) canvas').length === 3",
+            timeout=WAIT_MS)
         page.wait_for_timeout(300)  # one animation frame or so for uPlot to paint
-        charts = _charts_drawn(page, "#charts")
+        charts = _charts_drawn(page, "#charts .chart:not([hidden])")
         assert len(charts) == 3
         assert all(c["w"] > 100 and c["h"] > 100 and c["painted"] > 0 for c in charts), charts
         page.screenshot(path=str(ARTIFACTS / "2-charts.png"), full_page=True)
@@ -153,7 +155,7 @@ def test_ui_drives_a_real_run_and_the_report_works_offline(
     page.wait_for_function("window.hordeReport && window.hordeReport.history.t.length >= 3",
                            timeout=WAIT_MS)
     page.wait_for_timeout(300)
-    charts = _charts_drawn(page, "#charts")
+    charts = _charts_drawn(page, "#charts .chart:not([hidden])")
     assert len(charts) == 3
     assert all(c["w"] > 100 and c["h"] > 100 and c["painted"] > 0 for c in charts), charts
     assert "/bytes/100" in page.inner_text("body")

@@ -92,7 +92,7 @@ def test_the_form_starts_stages_and_the_chart_plots_the_target(
         page.wait_for_function("document.getElementById('state').textContent === 'stopped'",
                                timeout=WAIT_MS)
         state = ui.api("/api/state").json()
-        assert state["model"]["name"] == "stages"
+        assert state["model"] == "stages"
         assert state["total"]["requests"] == plain_target.counts().total > 0
         page.wait_for_function(
             f"window.horde.history().t.length === {state['history_len']}", timeout=WAIT_MS)
@@ -126,7 +126,7 @@ def test_the_form_starts_the_open_model_and_the_chart_plots_the_rate(
         page.wait_for_function("document.getElementById('state').textContent === 'stopped'",
                                timeout=WAIT_MS)
         state = ui.api("/api/state").json()
-        assert state["model"]["name"] == "arrival"
+        assert state["model"] == "arrival"
         assert state["arrival"]["max_lateness_s"] == 2
         served = plain_target.counts().total
         assert state["total"]["requests"] == served
@@ -161,7 +161,7 @@ def test_with_a_shape_the_form_says_the_shape_drives_the_run(
         page.click("#start-btn")
         page.wait_for_function("['spawning', 'running'].includes("
                                "document.getElementById('state').textContent)", timeout=WAIT_MS)
-        assert ui.api("/api/state").json()["model"]["name"] == "shape"
+        assert ui.api("/api/state").json()["model"] == "shape"
         assert page.is_hidden("#edit-btn")
         page.close()
     assert not errors

@@ -82,10 +82,9 @@
       $("dropped").textContent = String(a.dropped_iterations);
     }
 
-    var model = s.model || { name: "users", shape: null };
-    renderModel(model);
+    renderModel(s.model || "users", s.shape);
     // Only -u/-r can change while a test runs; stages, a shape, the open model decide.
-    $("edit-btn").hidden = !running || model.name !== "users";
+    $("edit-btn").hidden = !running || s.model !== "users";
     $("stop-btn").hidden = !running;
     $("reset-btn").hidden = !(running || s.state === "stopped");
     $("new-btn").hidden = s.state !== "stopped" || wantStartForm;
@@ -110,14 +109,14 @@
     });
   }
 
-  function renderModel(model) {
-    var shaped = !!model.shape;
+  function renderModel(model, shape) {
+    var shaped = !!shape;
     $("shape-note").hidden = !shaped;
-    $("shape-name").textContent = model.shape || "";
+    $("shape-name").textContent = shape || "";
     $("model-label").hidden = shaped;
     if (shaped) { showModel(null); return; }
-    if (!modelChosen && model.name !== "shape") {
-      $("model-input").value = model.name;
+    if (!modelChosen && model !== "shape") {
+      $("model-input").value = model;
     }
     showModel($("model-input").value);
   }
@@ -125,7 +124,7 @@
   function startBody() {
     var body = { host: $("host-input").value.trim() || null,
                  run_time: $("runtime-input").value.trim() || null };
-    if (last && last.model && last.model.shape) {
+    if (last && last.shape) {
       body.model = "shape";
       return body;
     }
