@@ -350,7 +350,10 @@ class MasterRunner(RunBase):
         if busy == self._rate_split:
             return {}
         now = self.clock.elapsed
-        first = plan.first_due(now if not self._rate_split else now + _RATE_SWITCH_S)
+        # The first split of a test runs the schedule from its start (the start itself
+        # takes a few ms); later ones begin a little ahead, when the message is there.
+        first = (0 if now < _RATE_SWITCH_S else plan.first_due(now)) if not self._rate_split \
+            else plan.first_due(now + _RATE_SWITCH_S)
         split = arrival_shares(plan, {wid: sent[wid] for wid in busy}, first=first,
                                test_time=now)
         for wid in self._rate_split:

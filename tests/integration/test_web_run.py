@@ -180,3 +180,40 @@ def test_allowed_host_from_the_command_line(tmp_path: Path, plain_target: Target
         status, answer = _call(url, "/api/state", headers={"Host": f"evil.example:{port}"})
         assert status == 403 and "--web-allowed-host evil.example" in answer["error"]
         _quit(proc)
+
+
+def test_processes_2_run_stages_then_the_open_model_from_the_ui(
+        tmp_path: Path, plain_target: Target) -> None:
+    # A master and two worker processes: the master follows the plan the UI chose and
+    # splits it (users, and the open model's rate) over the workers.
+    script = write_script(tmp_path, FAST)
+    with _web_horde(["-f", str(script), "-H", plain_target.url, "--processes", "2"],
+                    tmp_path) as (proc, url):
+        wait_for(lambda: _state(url), lambda s: len(s["workers"]) == 2, what="two workers")
+        status, answer = _call(url, "/api/start", {"model": "stages",
+                                                   "stages": "0s:2,2s:2,1s:0"})
+        assert status == 200, answer
+        state = wait_for(lambda: _state(url), lambda s: s["state"] == "stopped",
+                         timeout=30, what="the stages to end the test")
+        assert state["model"] == "stages"
+        served = plain_target.counts().route("GET", "/fast")
+        assert state["total"]["requests"] == served > 0
+        status, history = _call(url, "/api/history")
+        assert 2.0 in history["target_users"]
+
+        plain_target.reset_counts()
+        status, answer = _call(url, "/api/start", {"model": "arrival", "arrival_rate": 30,
+                                                   "users": 4, "max_lateness": "2s",
+                                                   "run_time": "4s"})
+        assert status == 200, answer
+        state = wait_for(lambda: _state(url), lambda s: s["state"] == "stopped",
+                         timeout=30, what="-t to end the open-model test")
+        served = plain_target.counts().route("GET", "/fast")
+        assert state["total"]["requests"] == served
+        assert 120 * 0.9 <= served <= 120 * 1.05  # 30/s for 4 s, over both workers
+        assert state["arrival"]["target_rate"] == 30
+        status, history = _call(url, "/api/history")
+        assert 30.0 in history["target_rate"]
+        assert sum(n or 0 for n in history["iterations"]) <= state["arrival"]["iterations"]
+        run = _quit(proc)
+    assert run.returncode == 0, run.stderr
