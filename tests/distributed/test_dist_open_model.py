@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.fleet_procs import Fleet, free_port, wait_until, worker_entry, write_script
+from tests.distributed.fleet_procs import (
+    Fleet,
+    free_port,
+    kill9,
+    wait_until,
+    worker_entry,
+    write_script,
+)
 from tests.support.target import Target
 
 pytestmark = pytest.mark.slow
@@ -84,3 +91,34 @@ def test_a_worker_joining_an_open_model_test_gets_half_of_the_rate(
     assert two["requests"] >= 0.4 * left, (two, k)
     assert abs(two["requests"] - left / 2) <= 0.1 * left + 2, (two, k)
     assert time.monotonic() - joined_at < 60
+
+
+def test_a_lost_worker_leaves_the_whole_rate_to_the_other(
+        fleet: Fleet, plain_target: Target) -> None:
+    plain_target.reset_counts()
+    port = free_port()
+    script = write_script(fleet.directory / "m", SCRIPT)
+    master = fleet.master(port, script, plain_target.url, "--arrival-rate", str(RATE),
+                          "-u", "4", "--max-lateness", "5s", "-t", f"{SECONDS}s",
+                          "--expect-workers", "2", "--expect-workers-max-wait", "30s",
+                          "--loglevel", "INFO")
+    doomed = fleet.worker(port, "--reconnect-timeout", "20s", name="w1")
+    survivor = fleet.worker(port, "--reconnect-timeout", "20s", name="w2")
+    wait_until(lambda: plain_target.counts().route("GET", "/fast") >= 2 * RATE, 30,
+               "both workers' iterations")
+    kill9(doomed)
+    assert master.wait(90) == 0, master.stderr() + master.stdout()
+    survivor.end()
+    log = master.stderr()
+    assert "Traceback" not in log
+    split = re.findall(r"rate is split anew from iteration (\d+): (.*)", log)
+    assert split, log
+    k, shares = split[-1]
+    assert re.fullmatch(r"\S+=1/1", shares.strip()), shares  # the whole rate, to the survivor
+    result = fleet.result()
+    served = plain_target.counts().route("GET", "/fast")
+    assert served >= result["total"]["requests"]  # the killed worker's last second is lost
+    mine = worker_entry(result, survivor.pid)["requests"]
+    # Half of the schedule before iteration K, all of it from K on.
+    expected = int(k) / 2 + (RATE * SECONDS - int(k))
+    assert abs(mine - expected) <= 0.05 * expected + 2, (mine, expected, k)
