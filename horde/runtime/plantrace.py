@@ -8,8 +8,8 @@ beside the history row of second ``s``, whatever the plan:
 
 * steady users (``-u``/``-r``) and a shape: the users the plan holds now
   (its goal; a shape is not pure, so its past is recorded, not recomputed);
-* stages: `RampingStages.users_at` at the end of the second, the count the
-  ramp keeps there (not the stage's end count);
+* stages: `RampingStages.users_at` just before the end of the second, the
+  count the ramp keeps through it (not the stage's end count);
 * the open model: the iterations due in the second, from the plan's integral
   (``iterations_until(t) - iterations_until(t - 1)``), which is exactly what
   a fleet that keeps up starts in it.
@@ -58,12 +58,16 @@ def describe(plan: Executor | None, shape: str | None) -> LoadModel:
     return LoadModel("users", shape)
 
 
+_JUST_BEFORE = 1e-6
+"""Seconds: a ramp's move due exactly at a second's end belongs to the next second."""
+
+
 def target_at(plan: Executor | None, t: float, goal_users: int) -> float:
     """The plan's target for the second ending at test time ``t`` (see the module docstring)."""
     if isinstance(plan, ArrivalRate):
         return max(0.0, plan.iterations_until(t) - plan.iterations_until(t - 1.0))
     if isinstance(plan, RampingStages):
-        return float(plan.users_at(t))
+        return float(plan.users_at(max(0.0, t - _JUST_BEFORE)))
     return float(goal_users)
 
 

@@ -242,8 +242,10 @@ class RunBase:
     def _on_second(self) -> None:
         self._close_second()
         if self._executor is not None:  # a worker follows its master: the master traces
+            # Second s covers test time [s, s + 1): its target is the plan's over it,
+            # before the plan is asked again below (as its users are counted).
             self.trace.record(self._second,
-                              target_at(self._executor, self._plan_time(), self.target_users),
+                              target_at(self._executor, self._second + 1.0, self.target_users),
                               self._iterations_closed())
         self._second += 1
         self._ask_plan()

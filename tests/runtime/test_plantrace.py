@@ -26,8 +26,11 @@ def test_each_plan_names_its_model() -> None:
 
 
 def test_stages_target_the_count_the_ramp_keeps_not_the_stage_end() -> None:
+    # 0 -> 10 users over 10 s: one at 0 s, then one a second; the move at a second's
+    # end belongs to the next second. Then a hold of 10.
     plan = RampingStages((Stage(10, 10), Stage(5, 10)))
-    assert [target_at(plan, t, goal_users=10) for t in (1.0, 5.0, 12.0)] == [2.0, 6.0, 10.0]
+    assert [target_at(plan, t, goal_users=10) for t in (1.0, 1.5, 5.0, 12.0)] == [
+        1.0, 2.0, 5.0, 10.0]
 
 
 def test_the_open_model_targets_the_iterations_due_in_the_second() -> None:
