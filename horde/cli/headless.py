@@ -34,6 +34,7 @@ from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.runtime.plantrace import plan_columns
 from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
 
@@ -105,16 +106,21 @@ def exit_code_for(snapshot: StatsSnapshot, config: Config, info: RunInfo | None 
     return config.exit_code_on_error if failed else 0
 
 
-def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo) -> bool:
+def write_result_files(config: Config, snapshot: StatsSnapshot, info: RunInfo,
+                       controller: Controller | None = None) -> bool:
     """Write --json, --csv and --html; say so on stderr and return False if one failed.
+
+    `controller`: the run, whose plan trace the HTML report charts beside what ran.
 
     The paths were checked before the run (horde.cli.outputs); this still
     fails when the disk fills up, a device refuses, or a directory went away.
     """
+    plan = (plan_columns([r.t_s for r in snapshot.history], controller.trace,
+                         controller.load_model) if controller is not None else None)
     wanted: list[tuple[str | None, str, Callable[[str], None]]] = [
         (config.json, "the JSON result", lambda p: write_json(Path(p), snapshot, info)),
         (config.csv, "the CSV files", lambda p: write_csv(p, snapshot)),
-        (config.html, "the HTML report", lambda p: write_html(Path(p), snapshot, info)),
+        (config.html, "the HTML report", lambda p: write_html(Path(p), snapshot, info, plan)),
     ]
     ok = True
     for target, what, write in wanted:
@@ -174,7 +180,7 @@ async def drive(controller: Controller, config: Config, console: Console,
     snapshot = controller.snapshot()
     info = with_checks(controller.info(), snapshot, watch)
     reporter.summary(snapshot, info)
-    if not write_result_files(config, snapshot, info):
+    if not write_result_files(config, snapshot, info, controller):
         return 2
     return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
 

@@ -135,7 +135,7 @@ async def run_with_web(controller: StoppableController, config: Config,
     snapshot, info = result
     info = with_checks(info, snapshot, watch)
     ConsoleReporter(console).summary(snapshot, info)
-    if not write_result_files(config, snapshot, info):
+    if not write_result_files(config, snapshot, info, controller):
         return 2
     return after_run(getattr(controller, "events", None), exit_code_for(snapshot, config, info))
 

@@ -23,7 +23,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -253,9 +253,13 @@ _INIT_JS = """
 """
 
 
-def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
-    """The whole report as one HTML document (str)."""
-    history = json.dumps(history_columns(snapshot.history), separators=(",", ":"))
+def render_html(snapshot: StatsSnapshot, info: RunInfo,
+                plan: Mapping[str, Sequence[float | None]] | None = None) -> str:
+    """The whole report as one HTML document (str); `plan`: more history columns, the
+    plan's target beside what ran (``target_users``, ``target_rate``, ``iterations``)."""
+    columns = history_columns(snapshot.history)
+    columns.update({k: list(v) for k, v in (plan or {}).items()})
+    history = json.dumps(columns, separators=(",", ":"))
     history = history.replace("</", "<\\/")  # only ever inside JSON strings, where \\/ == /
     css = read_static("vendor", "uPlot.min.css") + read_static("app.css") + _REPORT_CSS
     scripts = "".join(
@@ -299,7 +303,8 @@ def render_html(snapshot: StatsSnapshot, info: RunInfo) -> str:
 """
 
 
-def write_html(path: str | os.PathLike[str], snapshot: StatsSnapshot, info: RunInfo) -> None:
+def write_html(path: str | os.PathLike[str], snapshot: StatsSnapshot, info: RunInfo,
+               plan: Mapping[str, Sequence[float | None]] | None = None) -> None:
     """Write the report to `path` (`horde.report.output.write_output`: atomically for a
     file, in place for a device or FIFO); UsageError "PATH: reason" when it cannot."""
-    write_output(path, render_html(snapshot, info))
+    write_output(path, render_html(snapshot, info, plan))

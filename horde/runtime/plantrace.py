@@ -20,6 +20,7 @@ clears them); values are finite and >= 0, or absent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from horde.plan.arrival import ArrivalRate
@@ -27,7 +28,7 @@ from horde.plan.executor import Executor
 from horde.plan.shape import ShapePlan
 from horde.plan.stages import RampingStages
 
-__all__ = ["LoadModel", "PlanTrace", "describe", "target_at", "MODELS"]
+__all__ = ["LoadModel", "PlanTrace", "describe", "target_at", "plan_columns", "MODELS"]
 
 MODELS = ("users", "stages", "shape", "arrival")
 """The load models a test can follow, by the name the web UI and its API use."""
@@ -88,3 +89,24 @@ class PlanTrace:
         self.targets[second] = target
         if iterations is not None:
             self.iterations[second] = iterations
+
+
+def plan_columns(seconds: Sequence[int], trace: PlanTrace | None, model: LoadModel | None
+                 ) -> dict[str, list[float | None]]:
+    """History columns beside `seconds` (the history's ``t``): the plan's target, and in the
+    open model the iterations started; null where the plan said nothing (or not this unit).
+
+    ``target_users`` in the closed models, ``target_rate`` and ``iterations`` in the
+    open model: what the web UI's charts and the HTML report draw.
+    """
+    nothing: list[float | None] = [None] * len(seconds)
+    if trace is None or model is None:
+        return {"target_users": nothing, "target_rate": nothing, "iterations": nothing}
+    targets: list[float | None] = []
+    for t in seconds:
+        value = trace.targets.get(t)
+        targets.append(round(value, 3) if value is not None else None)
+    if model.unit == "rate":
+        done: list[float | None] = [trace.iterations.get(t) for t in seconds]
+        return {"target_users": nothing, "target_rate": targets, "iterations": done}
+    return {"target_users": targets, "target_rate": nothing, "iterations": nothing}

@@ -24,6 +24,7 @@ from horde.report.html_report import render_html
 from horde.report.json_report import write_json
 from horde.report.model import RunInfo, with_checks
 from horde.runtime.control import Controller
+from horde.runtime.plantrace import plan_columns
 from horde.stats import StatsSnapshot
 from horde.stats.checks import CheckWatch
 
@@ -93,5 +94,7 @@ class Downloads:
 
     async def html(self, request: web.Request) -> web.Response:
         snapshot, info = self._read()
-        return await self._file(lambda: render_html(snapshot, info).encode(),
+        ctl = self.controller
+        plan = plan_columns([r.t_s for r in snapshot.history], ctl.trace, ctl.load_model)
+        return await self._file(lambda: render_html(snapshot, info, plan).encode(),
                                 f"horde_{_stamp()}_report.html", "text/html")

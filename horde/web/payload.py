@@ -28,7 +28,7 @@ from horde.report.html_report import history_columns
 from horde.report.model import RunInfo, WorkerSummary, with_checks
 from horde.runtime.control import Controller
 from horde.runtime.health import HealthSample
-from horde.runtime.plantrace import LoadModel, PlanTrace
+from horde.runtime.plantrace import LoadModel, PlanTrace, plan_columns
 from horde.stats import EndpointSummary, StatsSnapshot
 from horde.stats.checks import CheckWatch
 
@@ -91,20 +91,6 @@ def _total(total: EndpointSummary) -> Json:
         "mean": _r(total.mean_ms),
         "avg_size": _r(total.avg_size_bytes, 1),
     }
-
-
-def plan_columns(seconds: Sequence[int], trace: PlanTrace | None, model: LoadModel | None
-                 ) -> Json:
-    """The plan's target (and, open model, the iterations started) for these test seconds."""
-    n = len(seconds)
-    nothing: list[float | None] = [None] * n
-    if trace is None or model is None:
-        return {"target_users": nothing, "target_rate": nothing, "iterations": nothing}
-    targets = [_r(v) if (v := trace.targets.get(t)) is not None else None for t in seconds]
-    if model.unit == "rate":
-        return {"target_users": nothing, "target_rate": targets,
-                "iterations": [trace.iterations.get(t) for t in seconds]}
-    return {"target_users": targets, "target_rate": nothing, "iterations": nothing}
 
 
 def _history(rows: Sequence[Any], trace: PlanTrace | None, model: LoadModel | None) -> Json:

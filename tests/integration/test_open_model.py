@@ -11,6 +11,7 @@ handful of requests caught inside the stall.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ class U(HttpUser):
     assert 0 < endpoint["dropped_iterations"] <= dropped
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Dropped iterations" in html and f">{dropped}<" in html
+    # The report charts the plan's rate beside the iterations that started.
+    found = re.search(r'"target_rate":\[([^\]]*)\]', html)
+    assert found is not None and "20.0" in found.group(1).split(",")
 
 
 def test_ramping_rate_runs_its_integral_and_ends_by_itself(plain_target: Target,

@@ -6,6 +6,8 @@ ones run against a real target on loopback, whose count must equal horde's.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,6 +100,11 @@ def test_stages_through_the_api_run_and_end_by_themselves(plain_target: Target) 
         history = ui.api("/api/history").json()
         assert 2.0 in history["target_users"]  # the plan's target, second by second
         assert set(history["target_rate"]) == {None}
+        # The HTML report charts the same target beside what ran.
+        report = ui.api("/download/report.html").body.decode()
+        found = re.search(r'"target_users":\[([^\]]*)\]', report)
+        assert found is not None
+        assert json.loads(f"[{found.group(1)}]") == history["target_users"]
 
 
 def test_the_open_model_through_the_api_then_a_closed_test(plain_target: Target) -> None:
