@@ -39,19 +39,25 @@ demo: $(BUILT)
 # (real horde processes and browsers, tests/conftest.py), which exercise process
 # plumbing rather than the hot path. Without one (no C compiler, or
 # HORDE_BUILD=pure), all of it in pure Python, once.
+# The suite mostly waits on real processes, so it runs in TEST_JOBS pytest-xdist
+# workers (tests/conftest.py says how tests are grouped and ordered for them);
+# TEST_JOBS=0 runs it in one process.
+TEST_JOBS ?= 3
+PYTEST := $(BIN)/python -m pytest -q $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder)
+
 test: $(BUILT)
 	@if [ "$$HORDE_BUILD" != pure ] && HORDE_BUILD=auto $(BIN)/horde --version 2>/dev/null \
 	        | grep -q "(compiled with"; then \
 	    echo "== tests 1/2: compiled build (HORDE_BUILD=compiled), the whole suite"; \
-	    HORDE_BUILD=compiled $(BIN)/python -m pytest -q; first=$$?; \
+	    HORDE_BUILD=compiled $(PYTEST); first=$$?; \
 	    echo "== tests 2/2: pure Python (HORDE_BUILD=pure), without the 'process' tests"; \
-	    HORDE_BUILD=pure $(BIN)/python -m pytest -q -m "not process"; second=$$?; \
+	    HORDE_BUILD=pure $(PYTEST) -m "not process"; second=$$?; \
 	    if [ $$first != 0 ]; then exit $$first; fi; exit $$second; \
 	elif [ "$$HORDE_BUILD" = compiled ]; then \
 	    echo "HORDE_BUILD=compiled, but: $$(HORDE_BUILD=auto $(BIN)/horde --version)" >&2; exit 2; \
 	else \
 	    echo "== tests: pure Python ($$(HORDE_BUILD=auto $(BIN)/horde --version 2>&1)), the whole suite"; \
-	    HORDE_BUILD=pure $(BIN)/python -m pytest -q; \
+	    HORDE_BUILD=pure $(PYTEST); \
 	fi
 
 lint: $(STAMP)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -34,10 +35,31 @@ class Plain(HttpUser):
 """
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port free now, below the kernel's ephemeral range.
+
+    A port from bind(("127.0.0.1", 0)) comes from the ephemeral range, and once
+    closed it can be taken as the source port of any outgoing connection before
+    horde binds it (load tests in parallel open thousands: "Address already in
+    use"). Below that range the kernel never hands a port out by itself.
+    """
+    low = min(_ephemeral_low(), 65536)
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 def env() -> dict[str, str]:
