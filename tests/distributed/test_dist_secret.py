@@ -83,13 +83,16 @@ def test_a_master_on_all_interfaces_refuses_workers_without_the_secret(
         fleet: Fleet, plain_target: Target) -> None:
     port = free_port()
     script, marks = marked_script(fleet)
+    # The workers start first (they retry until a master answers): the master
+    # gives up 10 s after it starts, which on a busy machine may come before a
+    # worker started after it has even imported horde, and then nobody refuses it.
+    open_worker = fleet.worker(port, "--insecure", "--reconnect-timeout", "30s", name="open")
+    keyless = fleet.worker(port, name="keyless", extra_env={"HORDE_SECRET": None,
+                                                            "XDG_CONFIG_HOME": "/nonexistent"})
     master = fleet.master(port, script, plain_target.url, "-u", "2", "-t", "2s",
                           "--expect-workers", "1", "--expect-workers-max-wait", "10s",
                           bind="0.0.0.0")
     wait_until(lambda: "listening" in master.stderr(), 30, "the master to listen")
-    open_worker = fleet.worker(port, "--insecure", "--reconnect-timeout", "30s", name="open")
-    keyless = fleet.worker(port, name="keyless", extra_env={"HORDE_SECRET": None,
-                                                            "XDG_CONFIG_HOME": "/nonexistent"})
     # Knows the master's public key (it is no secret) but not the fleet's worker key:
     # the master's ZAP handler refuses it by address.
     ctx = zmq.Context()
