@@ -191,10 +191,12 @@ def test_500_endpoints_a_fleet_and_the_health_banner(browser: Any) -> None:
         classes = page.eval_on_selector_all("#workers-body tr",
                                             "rows => rows.map(r => r.className)")
         assert classes == ["", "saturated", "saturated"]
-        # Saturated rows look different: another background colour.
-        colours = page.eval_on_selector_all(
-            "#workers-body tr td:first-child",
-            "cells => cells.map(c => getComputedStyle(c).backgroundColor)")
+        # Saturated rows look different: another background colour. Queried and
+        # read in one script: each push rebuilds the rows, and a cell found by
+        # one call and read by the next may be detached by then (style '').
+        colours = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#workers-body tr td:first-child'),
+                                c => getComputedStyle(c).backgroundColor)""")
         assert colours[0] != colours[1] == colours[2]
         page.screenshot(path=str(ARTIFACTS / "5-fleet-workers.png"), full_page=True)
         page.close()
