@@ -209,7 +209,11 @@ class WorkerChannel:
             if self._broken_off >= HANDSHAKE_FAILURES:
                 self._refused(self._wrong_secret(
                     f"{where} broke off the secure handshake {self._broken_off} times: "
-                    "it holds another secret (or it is not a horde master)"))
+                    # A master without a secret closes as soon as it reads our
+                    # mechanism; under load that close can come before its own
+                    # greeting says NULL, so both causes look alike here.
+                    "it holds another secret, or it runs without a secret (--insecure), "
+                    "or it is not a horde master"))
         else:
             why = handshake_failure(kind, value, curve=curve)
             if why is not None:
