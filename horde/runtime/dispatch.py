@@ -31,7 +31,8 @@ from horde.user import User
 from horde.wire import ArrivalShare, RateStageWire, Start
 
 __all__ = ["specs", "targets_for", "shares_for", "shares_of", "placement_of", "start_message",
-           "arrival_shares", "arrival_plan", "busy_workers", "ended_share"]
+           "arrival_shares", "arrival_plan", "busy_workers", "ended_share", "shrink_first",
+           "unplaced_advice"]
 
 
 def specs(classes: Sequence[type[User]]) -> list[tuple[str, float, int]]:
@@ -64,6 +65,38 @@ def placement_of(counts: Mapping[str, int], spawn_rate: float,
     join order), within capacity; and the per-worker spawn rate."""
     ids = list(room)
     return split_capped(dict(counts), ids, room), split_rate(spawn_rate, len(ids))
+
+
+def shrink_first(shares: Mapping[str, Mapping[str, int]],
+                 held: Mapping[str, Mapping[str, int]]) -> tuple[dict[str, dict[str, int]], bool]:
+    """The shares to send now, and whether some growth waits (shrink before growing).
+
+    While any worker still holds more of a class than its new share (`held`:
+    what each last reported in this test), the others get no more of that
+    class than they hold now. The rest follows when the shrinking workers
+    report, so moving users never runs more than the target, even for a moment.
+    """
+    over = {c for wid, counts in held.items()
+            for c, n in counts.items() if n > shares[wid].get(c, 0)}
+    if not over:
+        return {wid: dict(share) for wid, share in shares.items()}, False
+    sent: dict[str, dict[str, int]] = {}
+    deferred = False
+    for wid, share in shares.items():
+        have = held.get(wid, {})
+        capped = {c: min(n, have.get(c, 0)) if c in over else n for c, n in share.items()}
+        deferred = deferred or capped != share
+        sent[wid] = capped
+    return sent, deferred
+
+
+def unplaced_advice(unplaced: int, capacities: Sequence[int | None]) -> str:
+    """What the person reads when users fit nowhere: how many, why, what to add."""
+    caps = [c for c in capacities if c]
+    per = max(caps) if caps else 0
+    more = f" (about {-(-unplaced // per)} more at {per:,} users each)" if per else ""
+    return (f"{unplaced:,} users fit on no worker and wait: every worker is at its capacity "
+            f"(open-file limit) or saturated; add workers{more}")
 
 
 def start_message(test_id: str, share: dict[str, int], rate: float,

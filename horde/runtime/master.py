@@ -50,8 +50,10 @@ from horde.runtime.dispatch import (
     busy_workers,
     ended_share,
     placement_of,
+    shrink_first,
     start_message,
     targets_for,
+    unplaced_advice,
 )
 from horde.runtime.fleet import Fleet, WorkerRecord
 from horde.runtime.health import HealthSample
@@ -297,24 +299,10 @@ class MasterRunner(RunBase):
                                        {w.id: w.room(now) for w in active})
         shares = placement.shares
         self._note_unplaced(placement.unplaced_total, active)
-        # Shrink before growing: while any worker still holds more of a class
-        # than its new share (as it last reported), the others get no more of
-        # that class than they hold now. The rest follows when the shrinking
-        # workers report (StateChanged calls back here), so moving users never
-        # runs more than the target, even for a moment.
-        over = {c for w in active if w.test_id == self.test_id
-                for c, n in w.class_users.items() if n > shares[w.id].get(c, 0)}
-        self._deferred = False
-        sent: dict[str, dict[str, int]] = {}
-        for w in active:
-            share = shares[w.id]
-            if over:
-                held = w.class_users if w.test_id == self.test_id else {}
-                capped = {c: min(n, held.get(c, 0)) if c in over else n
-                          for c, n in share.items()}
-                self._deferred = self._deferred or capped != share
-                share = capped
-            sent[w.id] = share
+        # Shrink before growing (dispatch.shrink_first); the rest follows when the
+        # shrinking workers report (StateChanged calls back here).
+        sent, self._deferred = shrink_first(
+            shares, {w.id: w.class_users for w in active if w.test_id == self.test_id})
         arrival = self._split_rate(sent)
         for w in active:
             share = sent[w.id]
@@ -380,7 +368,7 @@ class MasterRunner(RunBase):
             return
         self.unplaced_users = unplaced
         if unplaced:
-            self.unplaced_advice = unplaced_advice(unplaced, active)
+            self.unplaced_advice = unplaced_advice(unplaced, [w.capacity for w in active])
             log.warning("%s", self.unplaced_advice)
         else:
             self.unplaced_advice = ""
@@ -579,13 +567,3 @@ class MasterRunner(RunBase):
         record.second_requests += requests
         if self.script_link is not None:
             self.script_link.worker_report(record.id, report.extra)
-
-
-def unplaced_advice(unplaced: int, active: list[WorkerRecord]) -> str:
-    """What the person reads when users fit nowhere: how many, why, what to add."""
-    caps = [w.capacity for w in active if w.capacity]
-    per = max(caps) if caps else 0
-    more = f" (about {-(-unplaced // per)} more at {per:,} users each)" if per else ""
-    return (f"{unplaced:,} users fit on no worker and wait: every worker is at its capacity "
-            f"(open-file limit) or saturated; add workers{more}")
-
