@@ -27,8 +27,7 @@ Invariants:
 * control messages are applied in arrival order, one at a time (a lock), but
   never block the receiver: heartbeats keep being heard while users stop;
 * a report that could not be sent (no master connected) is kept and sent
-  before the next one, up to `MAX_PENDING_REPORTS`; reports of another test
-  are dropped by the master, so keeping them is harmless;
+  before the next one (horde.runtime.outbox);
 * the runtime never prints: what the person must read comes back in
   `WorkerOutcome.message`.
 """
@@ -41,13 +40,10 @@ import os
 import secrets
 import shutil
 import socket
-from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
-
-import msgspec
 
 from horde._version import __version__
 from horde.errors import HordeError
@@ -58,6 +54,7 @@ from horde.runtime.bundle import install_bundle, load_path
 from horde.runtime.dispatch import arrival_plan
 from horde.runtime.health import HealthMonitor, HealthSample
 from horde.runtime.local import LocalRunner, RunOptions
+from horde.runtime.outbox import MAX_PENDING_REPORTS, ReportOutbox
 from horde.runtime.pressure import pace_for, user_capacity
 from horde.runtime.procstats import RssReader
 from horde.runtime.scriptlink import ScriptLink
@@ -79,7 +76,6 @@ from horde.wire import (
     Refuse,
     Start,
     StateChanged,
-    StatsReport,
     Stop,
     Update,
     Welcome,
@@ -98,7 +94,6 @@ log = logging.getLogger(__name__)
 
 MASTER_UNRESPONSIVE_S = 60.0
 """A connected master that says nothing for this long is treated as gone."""
-MAX_PENDING_REPORTS = 300
 HELLO_EVERY_S = 1.0
 
 LoadFn = Callable[[Path], tuple[Sequence[type[User]], Events]]
@@ -149,8 +144,7 @@ class WorkerRuntime:
         self._runner: LocalRunner | None = None
         self._test_id: str | None = None
         self._control = asyncio.Lock()
-        self._pending: deque[StatsReport] = deque(maxlen=MAX_PENDING_REPORTS)
-        self._seq = 0
+        self._outbox = ReportOutbox()
         self._beat = 0
         self._last_heard = 0.0
         self._welcomed = False
@@ -390,9 +384,8 @@ class WorkerRuntime:
             )
             if self.script_link is not None and msg.script_options:
                 self.script_link.apply_options(msg.script_options)  # before test_start
-            self._test_id, self._seq = msg.test_id, 0
-            self._pending = deque((r for r in self._pending if r.test_id == msg.test_id),
-                                  maxlen=MAX_PENDING_REPORTS)
+            self._test_id = msg.test_id
+            self._outbox.begin(msg.test_id)
             plan = (arrival_plan(msg.arrival, sum(msg.targets.values()))
                     if msg.arrival is not None else None)
             self._runner = LocalRunner(
@@ -466,11 +459,7 @@ class WorkerRuntime:
         if not (delta.endpoints or delta.errors or delta.exceptions or extra) \
                 or self._test_id is None:
             return
-        report = delta_to_wire(delta, test_id=self._test_id, seq=self._seq)
-        if extra:
-            report = msgspec.structs.replace(report, extra=extra)
-        self._seq += 1
-        self._pending.append(report)
+        self._outbox.add(delta, self._test_id, extra)
         self._flush_pending()
 
     def _report_extra(self) -> bytes:
@@ -492,14 +481,12 @@ class WorkerRuntime:
         self._channel.send(ArrivalReport(
             test_id=self._test_id, iterations=paced.iterations, dropped=paced.dropped,
             dropped_by_endpoint=[DroppedCount(m, n, c) for m, n, c in paced.dropped_by_endpoint],
-            service=delta_to_wire(service, test_id=self._test_id, seq=self._seq)
+            service=delta_to_wire(service, test_id=self._test_id, seq=self._outbox.seq)
             if service.endpoints else None))
 
     def _flush_pending(self) -> None:
-        while self._pending and self._welcomed and not self._channel.master_gone:
-            if not self._channel.send(self._pending[0]):
-                return
-            self._pending.popleft()
+        if self._welcomed and not self._channel.master_gone:
+            self._outbox.flush(self._channel.send)
 
     def _current_state(self) -> WorkerState:
         runner = self._runner
