@@ -8,38 +8,15 @@ the form says the shape drives the run.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from horde.plan.shape import LoadTestShape, ShapePlan
-from tests.support.target import REPO_ROOT, Target
+from tests.support.target import Target
+from tests.web.chromium import ARTIFACTS, WAIT_MS, needs_chromium
 from tests.web.harness import LiveUI
 from tests.web.scripts import PlainVisitor
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
-WAIT_MS = 20_000
-
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+pytestmark = needs_chromium
 
 
 def _open(browser: Any, ui: LiveUI, errors: list[str]) -> Any:

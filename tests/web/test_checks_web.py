@@ -7,24 +7,19 @@ process with exit code 3 and the checks in the JSON.
 
 from __future__ import annotations
 
-import os
 import re
 import selectors
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.integration.horde_process import finish, start_horde, write_script
 from tests.support.target import REPO_ROOT, Target
 from tests.web.harness import http_json
 from tests.web.waiting import wait_for
 
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 20_000
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
 
@@ -56,20 +51,6 @@ def _ui_url(proc: subprocess.Popen[str], timeout: float = 20.0) -> str:
         if match:
             return match.group(1)
     raise AssertionError(f"no web UI URL from horde: {seen!r}")
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (Debian package 'chromium')")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM,
-                              args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_checks_live_in_the_ui_abort_and_exit_3(browser: Any, plain_target: Target,
