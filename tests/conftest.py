@@ -62,8 +62,9 @@ def _starts_processes(module: ModuleType | None) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if (item.get_closest_marker("slow") is not None or "browser" in getattr(
-                item, "fixturenames", ()) or _starts_processes(getattr(item, "module", None))):
+        names = getattr(item, "fixturenames", ())
+        if (item.get_closest_marker("slow") is not None or "browser" in names
+                or "fleet" in names or _starts_processes(getattr(item, "module", None))):
             item.add_marker(pytest.mark.process)
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         _longest_first(items)

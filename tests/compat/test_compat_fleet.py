@@ -13,8 +13,6 @@ bounded.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -24,13 +22,6 @@ from tests.support.target import Target
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def _run(fleet: Fleet, target: Target, source: str, *master_args: str, workers: int = 1,

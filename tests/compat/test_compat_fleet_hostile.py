@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import textwrap
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -82,13 +80,6 @@ SCRIPT = """
 """
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def _join(sock: zmq.Socket[bytes]) -> None:

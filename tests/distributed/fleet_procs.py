@@ -16,10 +16,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,7 +179,19 @@ class Fleet:
 
     def close(self) -> None:
         for proc in self.procs:
+            if proc.popen.poll() is None:
+                os.kill(proc.pid, signal.SIGCONT)  # a stopped process cannot be terminated
             proc.end()
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[Fleet]:
+    """The processes a test starts, all ended after it (conftest.py makes it a fixture)."""
+    f = Fleet(tmp_path)
+    try:
+        yield f
+    finally:
+        f.close()
 
 
 def joined(proc: Proc, n: int) -> Callable[[], bool]:

@@ -13,8 +13,6 @@ import os
 import signal
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,16 +32,6 @@ from tests.support.target import Target
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        for proc in f.procs:  # a stopped process cannot be terminated
-            if proc.popen.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)
-        f.close()
 
 
 def _api(base: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,13 +20,6 @@ from tests.support.target import Target
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def test_a_master_nobody_joins_gives_up_in_words_with_exit_2(fleet: Fleet) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -43,13 +41,6 @@ class Paced(HttpUser):
 """
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def test_a_worker_joining_an_open_model_test_gets_half_of_the_rate(

@@ -17,7 +17,6 @@ import re
 import shlex
 import stat
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,13 +44,6 @@ class Plain(HttpUser):
 """
 
 
-@pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
-    f = Fleet(tmp_path)
-    try:
-        yield f
-    finally:
-        f.close()
 
 
 def marked_script(fleet: Fleet) -> tuple[Path, Path]:
